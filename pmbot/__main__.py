@@ -1,0 +1,3 @@
+from pmbot.cli import main
+
+raise SystemExit(main())

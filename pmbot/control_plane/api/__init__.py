@@ -1,0 +1,1 @@
+"""The HTTP API: bottle routes over the services, security checks, problem+json, OpenAPI."""

@@ -1,0 +1,7 @@
+"""The audit log: append-only, hash-chained events and the projections built from them."""
+
+from pmbot.control_plane.audit import events
+from pmbot.control_plane.audit.events import Event, StoredEvent
+from pmbot.control_plane.audit.log import head, iter_events, list_events, record
+
+__all__ = ["Event", "StoredEvent", "events", "head", "iter_events", "list_events", "record"]

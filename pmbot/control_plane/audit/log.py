@@ -1,0 +1,112 @@
+"""The append-only event log: the one way pmbot changes registry and sync state.
+
+`record()` appends an event and applies it to every projection inside the
+caller's transaction (or its own), so the log and the views it explains can
+never disagree. Nothing else writes the projected tables.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+
+from pmbot.control_plane.audit import projections
+from pmbot.control_plane.audit.events import (
+    EVENT_TYPES,
+    GENESIS_HASH,
+    Event,
+    StoredEvent,
+    canonical_json,
+    event_hash,
+)
+from pmbot.control_plane.db import transaction
+from pmbot.shared.logs import redact
+
+_COLUMNS = (
+    "seq, event_id, occurred_at, type, aggregate, aggregate_id, actor, payload_json,"
+    " prev_hash, hash"
+)
+
+
+def record(conn: sqlite3.Connection, event: Event) -> StoredEvent:
+    """Append `event` to the chain and apply it to the projections, atomically."""
+    if event.type not in EVENT_TYPES:
+        raise ValueError(f"unknown audit event type {event.type!r}")
+    # Defence in depth: nothing shaped like a token or auth header is stored.
+    raw_json = canonical_json(event.payload)
+    payload_json = redact(raw_json)
+    payload = event.payload if payload_json == raw_json else json.loads(payload_json)
+    with transaction(conn):
+        last = conn.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+        prev_seq, prev_hash = last.fetchone() or (0, GENESIS_HASH)
+        fields = {
+            "seq": prev_seq + 1,
+            "event_id": event.event_id,
+            "occurred_at": event.occurred_at,
+            "type": event.type,
+            "aggregate": event.aggregate,
+            "aggregate_id": str(event.aggregate_id),
+            "actor": event.actor,
+            "payload_json": payload_json,
+        }
+        digest = event_hash(prev_hash, **fields)
+        conn.execute(
+            f"INSERT INTO audit_events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*fields.values(), prev_hash, digest),
+        )
+        stored = StoredEvent(
+            **{k: v for k, v in fields.items() if k != "payload_json"},
+            payload=payload,
+            prev_hash=prev_hash,
+            hash=digest,
+        )
+        projections.apply(conn, stored)
+    return stored
+
+
+def head(conn: sqlite3.Connection) -> tuple[int, str]:
+    """`(seq, hash)` of the newest event, `(0, GENESIS_HASH)` for an empty log."""
+    row = conn.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetchone()
+    return (row[0], row[1]) if row else (0, GENESIS_HASH)
+
+
+def iter_events(conn: sqlite3.Connection, after_seq: int = 0) -> Iterator[StoredEvent]:
+    """Every event after `after_seq`, oldest first (streams; memory stays flat)."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM audit_events WHERE seq > ? ORDER BY seq", (after_seq,)
+    )
+    for row in rows:
+        yield StoredEvent.from_row(row)
+
+
+def list_events(
+    conn: sqlite3.Connection,
+    *,
+    limit: int,
+    before_seq: int | None = None,
+    after_seq: int | None = None,
+    aggregate_id: str | None = None,
+    aggregate: str | None = None,
+    type: str | None = None,
+) -> list[StoredEvent]:
+    """A page of events: newest first below `before_seq`, or oldest first above `after_seq`."""
+    where, params = [], []
+    if before_seq is not None:
+        where.append("seq < ?")
+        params.append(before_seq)
+    if after_seq is not None:
+        where.append("seq > ?")
+        params.append(after_seq)
+    if aggregate_id is not None:
+        where.append("aggregate = ? AND aggregate_id = ?")
+        params += [aggregate or "repo", str(aggregate_id)]
+    if type is not None:
+        where.append("type = ?")
+        params.append(type)
+    order = "ASC" if after_seq is not None else "DESC"
+    sql = (
+        f"SELECT {_COLUMNS} FROM audit_events"
+        f" {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY seq {order} LIMIT ?"
+    )
+    return [StoredEvent.from_row(r) for r in conn.execute(sql, (*params, limit))]

@@ -1,0 +1,146 @@
+"""Projections: the registry and sync-state tables, as pure functions of the log.
+
+Each event type has one small function that applies it with SQL. Live writes
+(`log.record`) and `pmbot audit rebuild` run the very same functions, so a
+rebuilt view equals the live one by construction, and the property test
+checks it. Times come from the event (`occurred_at`), never from the clock.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+
+from pmbot.control_plane.audit import events as ev
+from pmbot.control_plane.audit.events import COUNT_KEYS, StoredEvent
+
+# The tables this module owns, in an order safe for deleting (children first).
+PROJECTED_TABLES = ("repo_counts", "repo_sync_state", "repos", "workspaces")
+
+Applier = Callable[[sqlite3.Connection, StoredEvent], None]
+_APPLIERS: dict[str, Applier] = {}
+
+
+def _applies(event_type: str) -> Callable[[Applier], Applier]:
+    def register(fn: Applier) -> Applier:
+        _APPLIERS[event_type] = fn
+        return fn
+
+    return register
+
+
+def apply(conn: sqlite3.Connection, event: StoredEvent) -> None:
+    """Apply one stored event to every projection (events with no view change are fine)."""
+    applier = _APPLIERS.get(event.type)
+    if applier is not None:
+        applier(conn, event)
+
+
+@_applies(ev.WORKSPACE_CREATED)
+def _workspace_created(conn: sqlite3.Connection, e: StoredEvent) -> None:
+    p = e.payload
+    conn.execute(
+        "INSERT INTO workspaces (workspace_id, name, created_at, settings_json) VALUES (?, ?, ?, ?)",
+        (p["workspace_id"], p["name"], e.occurred_at, json.dumps(p.get("settings", {}))),
+    )
+
+
+@_applies(ev.REPO_ADDED)
+def _repo_added(conn: sqlite3.Connection, e: StoredEvent) -> None:
+    p = e.payload
+    conn.execute(
+        "INSERT INTO repos (repo_id, workspace_id, full_name, default_branch, status,"
+        " added_at, changed_at) VALUES (?, ?, ?, ?, 'new', ?, ?)",
+        (p["repo_id"], p["workspace_id"], p["full_name"], p.get("default_branch"),
+         e.occurred_at, e.occurred_at),
+    )  # fmt: skip
+    conn.execute("INSERT INTO repo_sync_state (repo_id) VALUES (?)", (p["repo_id"],))
+    conn.execute("INSERT INTO repo_counts (repo_id) VALUES (?)", (p["repo_id"],))
+
+
+@_applies(ev.REPO_REMOVED)
+def _repo_removed(conn: sqlite3.Connection, e: StoredEvent) -> None:
+    for table in PROJECTED_TABLES[:3]:
+        conn.execute(f"DELETE FROM {table} WHERE repo_id = ?", (e.payload["repo_id"],))
+
+
+@_applies(ev.REPO_RENAMED)
+def _repo_renamed(conn: sqlite3.Connection, e: StoredEvent) -> None:
+    conn.execute(
+        "UPDATE repos SET full_name = ?, changed_at = ? WHERE repo_id = ?",
+        (e.payload["full_name"], e.occurred_at, e.payload["repo_id"]),
+    )
+
+
+@_applies(ev.SYNC_PAGE_COMMITTED)
+def _sync_page_committed(conn: sqlite3.Connection, e: StoredEvent) -> None:
+    p = e.payload
+    column = {"issues": "issues_cursor", "prs": "prs_cursor"}[p["stream"]]
+    if p.get("cursor"):
+        conn.execute(
+            f"UPDATE repo_sync_state SET {column} = ?,"
+            " last_seen_event_at = max(coalesce(last_seen_event_at, ''), ?) WHERE repo_id = ?",
+            (p["cursor"], p["cursor"], p["repo_id"]),
+        )
+    _add_counts(conn, p["repo_id"], p.get("delta", {}))
+
+
+@_applies(ev.SYNC_RECONCILED)
+def _sync_reconciled(conn: sqlite3.Connection, e: StoredEvent) -> None:
+    _add_counts(conn, e.payload["repo_id"], e.payload.get("delta", {}))
+
+
+def _add_counts(conn: sqlite3.Connection, repo_id: int, delta: dict[str, int]) -> None:
+    changes = {k: int(delta[k]) for k in COUNT_KEYS if delta.get(k)}
+    if changes:
+        assignments = ", ".join(f"{k} = {k} + ?" for k in changes)
+        conn.execute(
+            f"UPDATE repo_counts SET {assignments} WHERE repo_id = ?", (*changes.values(), repo_id)
+        )
+
+
+@_applies(ev.SYNC_COMPLETED)
+def _sync_completed(conn: sqlite3.Connection, e: StoredEvent) -> None:
+    repo_id = e.payload["repo_id"]
+    conn.execute(
+        "UPDATE repos SET status = 'ok', last_sync_at = ?, last_error = NULL,"
+        " last_error_code = NULL, changed_at = ? WHERE repo_id = ?",
+        (e.occurred_at, e.occurred_at, repo_id),
+    )
+    conn.execute(
+        "UPDATE repo_sync_state SET last_sync_at = ?, last_error = NULL WHERE repo_id = ?",
+        (e.occurred_at, repo_id),
+    )
+
+
+@_applies(ev.SYNC_FAILED)
+def _sync_failed(conn: sqlite3.Connection, e: StoredEvent) -> None:
+    p = e.payload
+    conn.execute(
+        "UPDATE repos SET status = 'error', last_error = ?, last_error_code = ?, changed_at = ?"
+        " WHERE repo_id = ?",
+        (p["message"], p["error_code"], e.occurred_at, p["repo_id"]),
+    )
+    conn.execute(
+        "UPDATE repo_sync_state SET last_error = ? WHERE repo_id = ?",
+        (p["message"], p["repo_id"]),
+    )
+
+
+@_applies(ev.CACHE_RESET)
+def _cache_reset(conn: sqlite3.Connection, e: StoredEvent) -> None:
+    for repo_id in e.payload["repo_ids"]:
+        conn.execute(
+            "UPDATE repos SET status = 'new', last_sync_at = NULL, last_error = NULL,"
+            " last_error_code = NULL, changed_at = ? WHERE repo_id = ?",
+            (e.occurred_at, repo_id),
+        )
+        conn.execute(
+            "UPDATE repo_sync_state SET issues_cursor = NULL, prs_cursor = NULL,"
+            " last_seen_event_at = NULL, last_sync_at = NULL, last_error = NULL"
+            " WHERE repo_id = ?",
+            (repo_id,),
+        )
+        zeros = ", ".join(f"{k} = 0" for k in COUNT_KEYS)
+        conn.execute(f"UPDATE repo_counts SET {zeros} WHERE repo_id = ?", (repo_id,))

@@ -1,0 +1,77 @@
+"""Connections and transactions.
+
+Policy: one connection per thread (never shared), WAL journal, a busy
+timeout, foreign keys on, and `BEGIN IMMEDIATE` for every write transaction
+so a read that later writes never fails at once with SQLITE_BUSY. Connections
+are in autocommit mode; `transaction()` is the only way to group writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """Open a connection with pmbot's pragmas. The caller closes it."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if str(path) != ":memory:":
+        conn.execute("PRAGMA journal_mode = WAL")
+    # NORMAL is durable across application crashes in WAL mode; only an OS
+    # crash or power loss can lose the last transactions (never corrupt).
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """`BEGIN IMMEDIATE` … `COMMIT`, or a savepoint when already inside one.
+
+    Any exception rolls the whole block back and propagates.
+    """
+    if conn.in_transaction:
+        name = f"sp_{id(conn)}_{_next_savepoint()}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
+            raise
+        conn.execute(f"RELEASE {name}")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+_savepoints = iter(range(1, 1 << 62))
+
+
+def _next_savepoint() -> int:
+    return next(_savepoints)
+
+
+def open_database(db_path: Path) -> sqlite3.Connection:
+    """Connect to the product DB, creating its folder, and apply pending migrations."""
+    from pmbot.control_plane.db.migrate import migrate
+
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(db_path)
+    try:
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn

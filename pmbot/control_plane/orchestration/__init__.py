@@ -1,0 +1,2 @@
+"""Run lifecycle and scheduling across tasks (v8 runs, v9 orchestration).
+Empty in v7."""

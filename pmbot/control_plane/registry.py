@@ -1,0 +1,230 @@
+"""The workspace and repo registry: add, find, remove repos and ask for syncs.
+
+Every change goes through `audit.record`, so the registry rows are a
+projection of the log. Adding a repo checks only the name's syntax; whether
+it exists on GitHub is learnt by the worker's first request. Sync requests
+are plain operational rows, so "sync now" works across processes.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+
+from pmbot.control_plane import audit
+from pmbot.control_plane.audit import events as ev
+from pmbot.control_plane.db import transaction
+from pmbot.control_plane.github.cache import delete_repo_cache
+from pmbot.shared.timeutil import now_rfc3339
+
+DEFAULT_WORKSPACE_ID = 1
+DEFAULT_WORKSPACE_NAME = "default"
+
+# GitHub's rules: owners are 1–39 letters, digits or single inner hyphens;
+# repo names are up to 100 of letters, digits, '.', '-', '_', but not '.' or '..'.
+_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?github\.com/", re.IGNORECASE)
+
+
+class RegistryError(Exception):
+    """Base for registry failures; `code` is a stable word for API clients."""
+
+    code = "registry_error"
+
+
+class InvalidRepoName(RegistryError):
+    code = "invalid_repo_name"
+
+
+class RepoExists(RegistryError):
+    code = "repo_exists"
+
+    def __init__(self, message: str, repo_id: int) -> None:
+        super().__init__(message)
+        self.repo_id = repo_id
+
+
+class RepoNotFound(RegistryError):
+    code = "repo_not_found"
+
+
+class WorkspaceNotFound(RegistryError):
+    code = "workspace_not_found"
+
+
+@dataclass(frozen=True)
+class Repo:
+    repo_id: int
+    workspace_id: int
+    full_name: str
+    default_branch: str | None
+    status: str
+    added_at: str
+    last_sync_at: str | None
+    last_error: str | None
+    last_error_code: str | None
+    changed_at: str
+
+
+def parse_full_name(text: object) -> str:
+    """Check `owner/name` by GitHub's rules; accepts a github.com URL; returns `owner/name`."""
+    if not isinstance(text, str):
+        raise InvalidRepoName("full_name must be a string like 'owner/name'")
+    raw = _URL_PREFIX.sub("", text.strip()).rstrip("/")
+    raw = raw.removesuffix(".git")
+    owner, sep, name = raw.partition("/")
+    if not sep or "/" in name:
+        raise InvalidRepoName(f"{text.strip()[:120]!r} is not of the form 'owner/name'")
+    if not _OWNER.match(owner):
+        raise InvalidRepoName(
+            "owner must be 1–39 letters, digits or single hyphens, not starting or ending with '-'"
+        )
+    if not _NAME.match(name) or name in (".", ".."):
+        raise InvalidRepoName(
+            "repository name must be 1–100 letters, digits, '.', '-' or '_' (not '.' or '..')"
+        )
+    return f"{owner}/{name}"
+
+
+def ensure_default_workspace(conn: sqlite3.Connection) -> int:
+    """Create the default workspace once; safe when several processes start together."""
+    with transaction(conn):
+        exists = conn.execute(
+            "SELECT 1 FROM workspaces WHERE workspace_id = ?", (DEFAULT_WORKSPACE_ID,)
+        ).fetchone()
+        if not exists:
+            audit.record(
+                conn,
+                audit.Event(
+                    ev.WORKSPACE_CREATED,
+                    "workspace",
+                    DEFAULT_WORKSPACE_ID,
+                    {
+                        "workspace_id": DEFAULT_WORKSPACE_ID,
+                        "name": DEFAULT_WORKSPACE_NAME,
+                        "settings": {},
+                    },
+                ),
+            )
+    return DEFAULT_WORKSPACE_ID
+
+
+def get_workspace(conn: sqlite3.Connection, workspace_id: int) -> dict:
+    row = conn.execute(
+        "SELECT workspace_id, name, created_at, settings_json FROM workspaces"
+        " WHERE workspace_id = ?",
+        (workspace_id,),
+    ).fetchone()
+    if row is None:
+        raise WorkspaceNotFound(f"no workspace with id {workspace_id}")
+    return dict(row)
+
+
+def add_repo(
+    conn: sqlite3.Connection,
+    full_name: object,
+    default_branch: str | None = None,
+    *,
+    actor: str = "operator",
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+) -> Repo:
+    """Register a repo and ask for its first sync (the initial import)."""
+    name = parse_full_name(full_name)
+    with transaction(conn):
+        existing = find_repo(conn, name, workspace_id=workspace_id)
+        if existing is not None:
+            raise RepoExists(f"{existing.full_name} is already registered", existing.repo_id)
+        repo_id = _next_repo_id(conn)
+        payload = {
+            "repo_id": repo_id,
+            "workspace_id": workspace_id,
+            "full_name": name,
+            "default_branch": default_branch,
+        }
+        audit.record(conn, audit.Event(ev.REPO_ADDED, "repo", repo_id, payload, actor=actor))
+        _insert_sync_request(conn, repo_id)
+    return get_repo(conn, repo_id)
+
+
+def _next_repo_id(conn: sqlite3.Connection) -> int:
+    """AUTOINCREMENT semantics: a removed repo's id is never reused."""
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'repos'").fetchone()
+    return (row[0] if row else 0) + 1
+
+
+def remove_repo(conn: sqlite3.Connection, repo_id: int, *, actor: str = "operator") -> Repo:
+    """Unregister a repo and drop its cache and operational rows; its history stays."""
+    with transaction(conn):
+        repo = get_repo(conn, repo_id)
+        delete_repo_cache(conn, [repo_id])
+        conn.execute("DELETE FROM sync_requests WHERE repo_id = ?", (repo_id,))
+        conn.execute("DELETE FROM repo_schedule WHERE repo_id = ?", (repo_id,))
+        audit.record(
+            conn,
+            audit.Event(
+                ev.REPO_REMOVED,
+                "repo",
+                repo_id,
+                {"repo_id": repo_id, "full_name": repo.full_name},
+                actor=actor,
+            ),
+        )
+    return repo
+
+
+def request_sync(
+    conn: sqlite3.Connection, repo_id: int, *, reconcile: bool = False, actor: str = "operator"
+) -> Repo:
+    """Ask the worker to sync a repo now (recorded; picked up by any worker process)."""
+    with transaction(conn):
+        repo = get_repo(conn, repo_id)
+        payload = {"repo_id": repo_id, "reconcile": reconcile}
+        audit.record(conn, audit.Event(ev.SYNC_REQUESTED, "repo", repo_id, payload, actor=actor))
+        _insert_sync_request(conn, repo_id, reconcile=reconcile)
+    return repo
+
+
+def _insert_sync_request(
+    conn: sqlite3.Connection, repo_id: int, *, reconcile: bool = False
+) -> None:
+    conn.execute(
+        "INSERT INTO sync_requests (repo_id, requested_at, reconcile) VALUES (?, ?, ?)",
+        (repo_id, now_rfc3339(), int(reconcile)),
+    )
+
+
+_REPO_COLUMNS = (
+    "repo_id, workspace_id, full_name, default_branch, status, added_at, last_sync_at,"
+    " last_error, last_error_code, changed_at"
+)
+
+
+def get_repo(conn: sqlite3.Connection, repo_id: int) -> Repo:
+    row = conn.execute(
+        f"SELECT {_REPO_COLUMNS} FROM repos WHERE repo_id = ?", (repo_id,)
+    ).fetchone()
+    if row is None:
+        raise RepoNotFound(f"no repo with id {repo_id}")
+    return Repo(**dict(row))
+
+
+def find_repo(
+    conn: sqlite3.Connection, full_name: str, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> Repo | None:
+    """The registered repo with this name, compared case-insensitively like GitHub."""
+    row = conn.execute(
+        f"SELECT {_REPO_COLUMNS} FROM repos WHERE workspace_id = ? AND full_name = ?"
+        " COLLATE NOCASE",
+        (workspace_id, full_name),
+    ).fetchone()
+    return Repo(**dict(row)) if row else None
+
+
+def list_repos(conn: sqlite3.Connection, workspace_id: int = DEFAULT_WORKSPACE_ID) -> list[Repo]:
+    rows = conn.execute(
+        f"SELECT {_REPO_COLUMNS} FROM repos WHERE workspace_id = ? ORDER BY full_name COLLATE NOCASE",
+        (workspace_id,),
+    )
+    return [Repo(**dict(r)) for r in rows]

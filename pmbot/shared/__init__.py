@@ -1,0 +1,1 @@
+"""What both planes may use: settings, time helpers, logging and the run contracts."""
