@@ -224,7 +224,8 @@ def find_repo(
 
 def list_repos(conn: sqlite3.Connection, workspace_id: int = DEFAULT_WORKSPACE_ID) -> list[Repo]:
     rows = conn.execute(
-        f"SELECT {_REPO_COLUMNS} FROM repos WHERE workspace_id = ? ORDER BY full_name COLLATE NOCASE",
+        f"SELECT {_REPO_COLUMNS} FROM repos WHERE workspace_id = ?"
+        " ORDER BY full_name COLLATE NOCASE",
         (workspace_id,),
     )
     return [Repo(**dict(r)) for r in rows]

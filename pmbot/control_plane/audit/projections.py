@@ -41,7 +41,8 @@ def apply(conn: sqlite3.Connection, event: StoredEvent) -> None:
 def _workspace_created(conn: sqlite3.Connection, e: StoredEvent) -> None:
     p = e.payload
     conn.execute(
-        "INSERT INTO workspaces (workspace_id, name, created_at, settings_json) VALUES (?, ?, ?, ?)",
+        "INSERT INTO workspaces (workspace_id, name, created_at, settings_json)"
+        " VALUES (?, ?, ?, ?)",
         (p["workspace_id"], p["name"], e.occurred_at, json.dumps(p.get("settings", {}))),
     )
 
