@@ -8,6 +8,7 @@ URI, digest and size. See docs/contracts/run-artifact-v1.md.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -27,6 +28,7 @@ from pmbot.shared.contracts.shapes import (
 )
 
 CONTRACT = "RunArtifact v1"
+DIGEST_RE = re.compile(r"[0-9a-f]{64}")
 LAYOUT_HINT = "artifacts/sha256/<2 hex>/<62 hex> or artifacts/runs/<run_id>/<name>"
 
 
@@ -67,7 +69,7 @@ SHAPE = Obj(
         "run_id": required(ID),
         "kind": required(KIND),
         "uri": required(_uri),
-        "sha256": required(text(r"[0-9a-f]{64}", "64 lowercase hex digits")),
+        "sha256": required(text(DIGEST_RE.pattern, "64 lowercase hex digits")),
         "size_bytes": required(integer(0)),
         "media_type": optional(text(r"[\w.+-]+/[\w.+-]+", "a media type like 'text/x-diff'")),
         "metadata": optional(any_object, default={}),
@@ -94,7 +96,7 @@ def _layout_problems(artifact: dict, segments: list[str]) -> list[Problem]:
     """The file must be content-addressed by its digest, or filed under its run id."""
     digest, run_id = artifact.get("sha256"), artifact.get("run_id")
     if segments[:2] == ["artifacts", "sha256"]:
-        if not isinstance(digest, str) or len(digest) != 64:
+        if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
             return []
         expected = ["artifacts", "sha256", digest[:2], digest[2:]]
         if segments != expected:

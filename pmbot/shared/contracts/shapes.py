@@ -20,7 +20,9 @@ from datetime import datetime
 from typing import Any
 
 MISSING: Any = object()
-TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+TIMESTAMP_RE = re.compile(
+    r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?Z"
+)
 
 
 @dataclass(frozen=True)
