@@ -18,7 +18,7 @@ from pmbot.shared.timeutil import to_rfc3339
 MAX_LOG_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 3
 _TOKEN_PATTERNS = re.compile(
-    r"(?i)(authorization\s*[:=]\s*)(?:bearer\s+|token\s+)?\S+"
+    r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(?:bearer\s+|token\s+)?[^\s'\",}]+"
     r"|\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{8,}|\bgithub_pat_[A-Za-z0-9_]{8,}"
 )
 
