@@ -21,7 +21,7 @@ from pmbot.shared.datadir import DataDirError, ensure_layout
 from pmbot.shared.logs import setup_logging
 from pmbot.shared.settings import Settings, SettingsError
 
-COMMAND_MODULES = ("pmbot.cli.db",)
+COMMAND_MODULES = ("pmbot.cli.db", "pmbot.cli.audit")
 USER_ERRORS = (SettingsError, DataDirError, MigrationError, RegistryError)
 
 

@@ -2,6 +2,15 @@
 
 from pmbot.control_plane.audit import events
 from pmbot.control_plane.audit.events import Event, StoredEvent
-from pmbot.control_plane.audit.log import head, iter_events, list_events, record
+from pmbot.control_plane.audit.log import find_repo_id, head, iter_events, list_events, record
 
-__all__ = ["Event", "StoredEvent", "events", "head", "iter_events", "list_events", "record"]
+__all__ = [
+    "Event",
+    "StoredEvent",
+    "events",
+    "find_repo_id",
+    "head",
+    "iter_events",
+    "list_events",
+    "record",
+]

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from typing import Any
 
 from pmbot.control_plane.audit import projections
 from pmbot.control_plane.audit.events import (
     EVENT_TYPES,
     GENESIS_HASH,
+    REPO_ADDED,
+    REPO_RENAMED,
     Event,
     StoredEvent,
     canonical_json,
@@ -27,16 +30,16 @@ _COLUMNS = (
     "seq, event_id, occurred_at, type, aggregate, aggregate_id, actor, payload_json,"
     " prev_hash, hash"
 )
+_SECRET_KEYS = ("authorization", "token", "github_token", "proxy-authorization")
 
 
 def record(conn: sqlite3.Connection, event: Event) -> StoredEvent:
     """Append `event` to the chain and apply it to the projections, atomically."""
     if event.type not in EVENT_TYPES:
         raise ValueError(f"unknown audit event type {event.type!r}")
-    # Defence in depth: nothing shaped like a token or auth header is stored.
-    raw_json = canonical_json(event.payload)
-    payload_json = redact(raw_json)
-    payload = event.payload if payload_json == raw_json else json.loads(payload_json)
+    payload_json = canonical_json(_redacted(event.payload))
+    # Projections read the payload as stored, exactly as a rebuild will.
+    payload = json.loads(payload_json)
     with transaction(conn):
         last = conn.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
         prev_seq, prev_hash = last.fetchone() or (0, GENESIS_HASH)
@@ -63,6 +66,23 @@ def record(conn: sqlite3.Connection, event: Event) -> StoredEvent:
         )
         projections.apply(conn, stored)
     return stored
+
+
+def _redacted(value: Any, key: str = "") -> Any:
+    """The payload with token-shaped strings and `Authorization` values masked.
+
+    Defence in depth: nothing shaped like a token or auth header is stored.
+    Redacting value by value (not the JSON text) keeps the JSON valid.
+    """
+    if key.lower() in _SECRET_KEYS and value is not None:
+        return "***"
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(str(k)): _redacted(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v) for v in value]
+    return value
 
 
 def head(conn: sqlite3.Connection) -> tuple[int, str]:
@@ -110,3 +130,14 @@ def list_events(
         f" {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY seq {order} LIMIT ?"
     )
     return [StoredEvent.from_row(r) for r in conn.execute(sql, (*params, limit))]
+
+
+def find_repo_id(conn: sqlite3.Connection, full_name: str) -> int | None:
+    """The id of the repo last added or renamed as `full_name`, removed or not."""
+    row = conn.execute(
+        "SELECT aggregate_id FROM audit_events WHERE type IN (?, ?)"
+        " AND json_extract(payload_json, '$.full_name') = ? COLLATE NOCASE"
+        " ORDER BY seq DESC LIMIT 1",
+        (REPO_ADDED, REPO_RENAMED, full_name),
+    ).fetchone()
+    return int(row[0]) if row else None

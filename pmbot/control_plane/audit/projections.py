@@ -37,6 +37,11 @@ def apply(conn: sqlite3.Connection, event: StoredEvent) -> None:
         applier(conn, event)
 
 
+def applies_to(event_type: str) -> bool:
+    """Whether events of this type change any projection (rebuild skips the rest)."""
+    return event_type in _APPLIERS
+
+
 @_applies(ev.WORKSPACE_CREATED)
 def _workspace_created(conn: sqlite3.Connection, e: StoredEvent) -> None:
     p = e.payload
