@@ -1,0 +1,264 @@
+"""The audit log: append-only storage, the hash chain, record(), the read side and the CLI."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from pmbot.cli import main
+from pmbot.control_plane import audit, registry
+from pmbot.control_plane.audit import events as ev
+from pmbot.control_plane.audit import rebuild
+from pmbot.control_plane.audit.events import GENESIS_HASH, event_hash
+from pmbot.control_plane.db import open_database, transaction
+from pmbot.shared.settings import Settings
+
+
+@pytest.fixture
+def conn(tmp_path):
+    connection = open_database(tmp_path / "pm.sqlite3")
+    registry.ensure_default_workspace(connection)
+    yield connection
+    connection.close()
+
+
+def _page(repo_id: int, cursor: str, **delta: int) -> audit.Event:
+    payload = {"repo_id": repo_id, "stream": "issues", "cursor": cursor, "delta": delta}
+    return audit.Event(ev.SYNC_PAGE_COMMITTED, "repo", repo_id, payload)
+
+
+def _stored_rows(conn) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM audit_events ORDER BY seq").fetchall()
+
+
+def test_update_of_an_event_is_rejected_with_a_clear_message(conn):
+    with pytest.raises(sqlite3.IntegrityError, match="append-only: UPDATE is not allowed"):
+        conn.execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = 1")
+    assert conn.execute("SELECT actor FROM audit_events WHERE seq = 1").fetchone()[0] == "system"
+
+
+def test_delete_of_an_event_is_rejected_with_a_clear_message(conn):
+    with pytest.raises(sqlite3.IntegrityError, match="append-only: DELETE is not allowed"):
+        conn.execute("DELETE FROM audit_events")
+    assert conn.execute("SELECT count(*) FROM audit_events").fetchone()[0] == 1
+
+
+def test_each_event_hash_chains_from_the_previous_one(conn):
+    repo = registry.add_repo(conn, "octo/one")
+    registry.request_sync(conn, repo.repo_id)
+    rows = _stored_rows(conn)
+    assert [r["seq"] for r in rows] == [1, 2, 3]
+    assert rows[0]["prev_hash"] == GENESIS_HASH
+    for before, row in zip([None, *rows], rows, strict=False):
+        if before is not None:
+            assert row["prev_hash"] == before["hash"]
+        fields = {k: v for k, v in dict(row).items() if k not in ("seq", "prev_hash", "hash")}
+        assert row["hash"] == event_hash(row["prev_hash"], seq=row["seq"], **fields)
+    assert audit.head(conn) == (3, rows[-1]["hash"])
+
+
+def test_record_applies_the_projections_with_the_event(conn):
+    repo = registry.add_repo(conn, "octo/one")
+    audit.record(conn, _page(repo.repo_id, "2026-01-02T03:04:05Z", issues_open=3, prs_closed=1))
+    counts = conn.execute("SELECT * FROM repo_counts WHERE repo_id = ?", (repo.repo_id,))
+    assert dict(counts.fetchone()) == {
+        "repo_id": repo.repo_id,
+        "issues_open": 3,
+        "issues_closed": 0,
+        "prs_open": 0,
+        "prs_closed": 1,
+    }
+    state = conn.execute("SELECT issues_cursor FROM repo_sync_state").fetchone()
+    assert state[0] == "2026-01-02T03:04:05Z"
+
+
+def test_a_failing_data_change_rolls_the_event_back_too(conn):
+    before = audit.head(conn)
+    with pytest.raises(RuntimeError), transaction(conn):
+        audit.record(
+            conn,
+            audit.Event(
+                ev.REPO_ADDED,
+                "repo",
+                7,
+                {"repo_id": 7, "workspace_id": 1, "full_name": "octo/seven"},
+            ),
+        )
+        raise RuntimeError("the page write failed")
+    assert audit.head(conn) == before
+    assert conn.execute("SELECT count(*) FROM repos").fetchone()[0] == 0
+
+
+def test_a_failing_projection_appends_no_event(conn):
+    repo = registry.add_repo(conn, "octo/one")
+    before = audit.head(conn)
+    duplicate = {"repo_id": repo.repo_id, "workspace_id": 1, "full_name": "octo/other"}
+    with pytest.raises(sqlite3.IntegrityError):
+        audit.record(conn, audit.Event(ev.REPO_ADDED, "repo", repo.repo_id, duplicate))
+    assert audit.head(conn) == before
+
+
+def test_unknown_event_types_are_refused(conn):
+    with pytest.raises(ValueError, match="unknown audit event type"):
+        audit.record(conn, audit.Event("repo.exploded", "repo", 1, {}))
+
+
+def test_token_shaped_strings_and_authorization_values_are_never_stored(conn):
+    repo = registry.add_repo(conn, "octo/one")
+    token = "ghp_" + "A1b2C3d4" * 5
+    payload = {
+        "repo_id": repo.repo_id,
+        "error_code": "unauthorized",
+        "message": f"401 with token {token} (Authorization: Bearer s3cr3t-value)",
+        "request": {"headers": {"Authorization": "token plain-secret", "Accept": "json"}},
+        "tokens": [f"github_pat_{'x' * 30}", "fine"],
+    }
+    stored = audit.record(conn, audit.Event(ev.SYNC_FAILED, "repo", repo.repo_id, payload))
+    text = conn.execute("SELECT payload_json FROM audit_events WHERE seq = ?", (stored.seq,))
+    payload_json = text.fetchone()[0]
+    for secret in (token, "s3cr3t-value", "plain-secret", "github_pat_"):
+        assert secret not in payload_json
+    assert json.loads(payload_json) == stored.payload
+    assert stored.payload["request"]["headers"] == {"Authorization": "***", "Accept": "json"}
+    assert stored.payload["tokens"][1] == "fine"
+    last_error = conn.execute("SELECT last_error FROM repos").fetchone()[0]
+    assert token not in last_error and "s3cr3t-value" not in last_error
+
+
+def test_projections_see_the_payload_as_stored_so_a_rebuild_matches(conn):
+    settings = {"zeta": 1, "alpha": {"b": 2, "a": 1}}
+    payload = {"workspace_id": 2, "name": "second", "settings": settings}
+    audit.record(conn, audit.Event(ev.WORKSPACE_CREATED, "workspace", 2, payload))
+    assert rebuild.check(conn).differences == []
+
+
+def _three_repos_with_events(conn) -> list[int]:
+    ids = [registry.add_repo(conn, f"octo/r{i}").repo_id for i in range(3)]
+    for i in range(4):
+        audit.record(conn, _page(ids[i % 3], f"2026-01-0{i + 1}T00:00:00Z", issues_open=1))
+    return ids
+
+
+def test_list_events_pages_newest_first_below_a_seq(conn):
+    _three_repos_with_events(conn)
+    newest = audit.list_events(conn, limit=3)
+    assert [e.seq for e in newest] == [8, 7, 6]
+    older = audit.list_events(conn, limit=3, before_seq=newest[-1].seq)
+    assert [e.seq for e in older] == [5, 4, 3]
+    assert [e.seq for e in audit.list_events(conn, limit=10, before_seq=2)] == [1]
+
+
+def test_list_events_after_a_seq_is_ascending_for_followers(conn):
+    _three_repos_with_events(conn)
+    assert [e.seq for e in audit.list_events(conn, limit=3, after_seq=4)] == [5, 6, 7]
+    assert audit.list_events(conn, limit=3, after_seq=8) == []
+
+
+def test_list_events_filters_by_repo_and_type(conn):
+    ids = _three_repos_with_events(conn)
+    mine = audit.list_events(conn, limit=10, aggregate_id=ids[0])
+    assert [(e.seq, e.type) for e in mine] == [
+        (8, ev.SYNC_PAGE_COMMITTED),
+        (5, ev.SYNC_PAGE_COMMITTED),
+        (2, ev.REPO_ADDED),
+    ]
+    pages = audit.list_events(conn, limit=10, aggregate_id=ids[0], type=ev.SYNC_PAGE_COMMITTED)
+    assert [e.seq for e in pages] == [8, 5]
+
+
+def test_find_repo_id_knows_removed_and_renamed_repos(conn):
+    gone = registry.add_repo(conn, "octo/gone")
+    registry.remove_repo(conn, gone.repo_id)
+    moved = registry.add_repo(conn, "octo/old")
+    rename = {"repo_id": moved.repo_id, "full_name": "octo/new"}
+    audit.record(conn, audit.Event(ev.REPO_RENAMED, "repo", moved.repo_id, rename))
+    assert audit.find_repo_id(conn, "OCTO/gone") == gone.repo_id
+    assert audit.find_repo_id(conn, "octo/new") == moved.repo_id
+    assert audit.find_repo_id(conn, "octo/never") is None
+
+
+# --- CLI ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_db(tmp_path, monkeypatch):
+    """A data dir with two repos and a few events; yields a connection to it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PMBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("PMBOT_DB_URL", raising=False)
+    connection = open_database(Settings.from_env().db_path)
+    registry.ensure_default_workspace(connection)
+    one = registry.add_repo(connection, "octo/one")
+    two = registry.add_repo(connection, "octo/two")
+    audit.record(connection, _page(one.repo_id, "2026-01-01T00:00:00Z", issues_open=2))
+    registry.request_sync(connection, two.repo_id)
+    yield connection
+    connection.close()
+
+
+def test_cli_head_prints_the_string_verify_takes(cli_db, capsys):
+    assert main(["audit", "head"]) == 0
+    seq, digest = audit.head(cli_db)
+    printed = capsys.readouterr().out.strip()
+    assert printed == f"{seq}:{digest}"
+    assert main(["audit", "verify", "--head", printed]) == 0
+    assert capsys.readouterr().out.strip() == "ok: 5 events verified"
+
+
+def test_cli_verify_names_the_first_bad_event(cli_db, capsys):
+    cli_db.execute("DROP TRIGGER audit_events_no_update")
+    cli_db.execute("UPDATE audit_events SET payload_json = '{}' WHERE seq = 3")
+    assert main(["audit", "verify"]) == 1
+    assert "broken at event 3" in capsys.readouterr().err
+
+
+def test_cli_verify_detects_truncation_against_a_head(cli_db, capsys):
+    head = f"9:{'a' * 64}"
+    assert main(["audit", "verify", "--head", head]) == 1
+    assert "truncated" in capsys.readouterr().err
+
+
+def test_cli_verify_refuses_a_malformed_head(cli_db, capsys):
+    assert main(["audit", "verify", "--head", "five:abc"]) == 2
+    assert "not SEQ:HASH" in capsys.readouterr().err
+
+
+def test_cli_tail_prints_the_newest_events_oldest_first(cli_db, capsys):
+    assert main(["audit", "tail", "-n", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["4", "5"]
+    assert ev.SYNC_PAGE_COMMITTED in lines[0] and ev.SYNC_REQUESTED in lines[1]
+
+
+def test_cli_tail_filters_by_repo_and_type_as_json_lines(cli_db, capsys):
+    assert main(["audit", "tail", "--repo", "octo/one", "--json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(e["seq"], e["type"]) for e in events] == [
+        (2, ev.REPO_ADDED),
+        (4, ev.SYNC_PAGE_COMMITTED),
+    ]
+    assert events[1]["payload"]["delta"] == {"issues_open": 2}
+    assert main(["audit", "tail", "--type", ev.REPO_ADDED, "--json"]) == 0
+    seqs = [json.loads(line)["seq"] for line in capsys.readouterr().out.splitlines()]
+    assert seqs == [2, 3]
+
+
+def test_cli_tail_refuses_an_unknown_repo(cli_db, capsys):
+    assert main(["audit", "tail", "--repo", "octo/nope"]) == 2
+    assert "no repo named 'octo/nope'" in capsys.readouterr().err
+
+
+def test_cli_rebuild_check_reports_drift_and_rebuild_repairs_it(cli_db, capsys):
+    assert main(["audit", "rebuild", "--check"]) == 0
+    assert "replayed 5 events: no difference(s)" in capsys.readouterr().out
+    cli_db.execute("UPDATE repo_counts SET issues_open = 99 WHERE repo_id = 1")
+    assert main(["audit", "rebuild", "--check"]) == 1
+    out = capsys.readouterr().out
+    assert "repo_counts 1: issues_open live=99 rebuilt=2" in out
+    assert main(["audit", "rebuild"]) == 0
+    assert "1 row(s) differed before" in capsys.readouterr().out
+    counts = cli_db.execute("SELECT issues_open FROM repo_counts WHERE repo_id = 1")
+    assert counts.fetchone()[0] == 2
+    assert main(["audit", "rebuild", "--check"]) == 0
