@@ -367,3 +367,8 @@ def test_a_timestamp_must_be_a_real_date():
     assert validate_run_interrupt(document) == [
         Problem("/created_at", "is not a real date and time: '2024-02-30T09:14:05Z'")
     ]
+
+
+def test_a_constant_must_have_the_right_json_type():
+    document = mutated(example(SPEC), "/schema_version", 2.0)
+    assert paths(validate_agent_run_spec(document)) == ["/schema_version"]

@@ -134,7 +134,7 @@ class OneOf:
     choices: tuple[Any, ...]
 
     def __call__(self, value: Any, path: str) -> list[Problem]:
-        if isinstance(value, bool) or value not in self.choices:
+        if not any(type(value) is type(c) and value == c for c in self.choices):
             shown = ", ".join(repr(c) for c in self.choices)
             return [Problem(path, f"must be one of {shown}; got {value!r}")]
         return []
