@@ -329,39 +329,6 @@ def test_prose_doc_names_every_field(contract):
             assert f"| `{dotted}` |" in doc, f"{contract}.md has no table row for `{dotted}`"
 
 
-@pytest.mark.parametrize(
-    ("contract", "where", "document"),
-    documented_examples(),
-    ids=[where for _, where, _ in documented_examples()],
-)
-def test_examples_also_pass_the_json_schema(contract, where, document):
-    jsonschema = pytest.importorskip("jsonschema")
-    validator = jsonschema.Draft202012Validator(schema(contract))
-    validator.check_schema(validator.schema)
-    assert [e.message for e in validator.iter_errors(document)] == []
-
-
-LAYOUT_ONLY = [
-    "artifacts/sha256/df/" + "0" * 62,
-    "artifacts/runs/run_other/patch.diff",
-    "artifacts/patch.diff",
-]
-SCHEMA_CASES = (
-    [("agent-run-spec-v2", SPEC, p, v) for p, v, _ in SPEC_CASES]
-    + [("run-interrupt-v1", base, p, v) for base, p, v, _ in INTERRUPT_CASES]
-    + [("run-artifact-v1", ADDRESSED, p, v) for p, v, _ in ARTIFACT_CASES if v not in LAYOUT_ONLY]
-)
-
-
-@pytest.mark.parametrize(("contract", "base", "pointer", "value"), SCHEMA_CASES)
-def test_json_schema_rejects_what_the_validator_rejects(contract, base, pointer, value):
-    jsonschema = pytest.importorskip("jsonschema")
-    validator = jsonschema.Draft202012Validator(
-        schema(contract), format_checker=jsonschema.FormatChecker()
-    )
-    assert not validator.is_valid(mutated(example(base), pointer, value))
-
-
 def test_a_timestamp_must_be_a_real_date():
     document = mutated(example(PENDING), "/created_at", "2024-02-30T09:14:05Z")
     assert validate_run_interrupt(document) == [
