@@ -12,7 +12,7 @@ from pmbot.control_plane import audit, registry
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.audit import rebuild
 from pmbot.control_plane.audit.events import GENESIS_HASH, event_hash
-from pmbot.control_plane.db import open_database, transaction
+from pmbot.control_plane.db import connect, open_database, transaction
 from pmbot.shared.settings import Settings
 
 
@@ -132,6 +132,55 @@ def test_projections_see_the_payload_as_stored_so_a_rebuild_matches(conn):
     payload = {"workspace_id": 2, "name": "second", "settings": settings}
     audit.record(conn, audit.Event(ev.WORKSPACE_CREATED, "workspace", 2, payload))
     assert rebuild.check(conn).differences == []
+
+
+def _append_from_another_process_after_first_replay(monkeypatch, db_path, event) -> None:
+    """Make `rebuild.replay` let a second connection append once, right after it runs."""
+    real_replay, pending = rebuild.replay, [event]
+
+    def replay_then_append(source, target, after_seq=0):
+        result = real_replay(source, target, after_seq)
+        if pending:
+            other = connect(db_path)
+            audit.record(other, pending.pop())
+            other.close()
+        return result
+
+    monkeypatch.setattr(rebuild, "replay", replay_then_append)
+
+
+def test_check_reads_the_log_and_the_tables_at_one_moment(conn, tmp_path, monkeypatch):
+    repo = registry.add_repo(conn, "octo/one")
+    late = _page(repo.repo_id, "2026-01-01T00:00:00Z", issues_open=5)
+    _append_from_another_process_after_first_replay(monkeypatch, tmp_path / "pm.sqlite3", late)
+    result = rebuild.check(conn)
+    assert (result.events, result.differences) == (2, [])
+    assert audit.head(conn)[0] == 3
+
+
+def test_rebuild_includes_events_appended_while_it_replayed(conn, tmp_path, monkeypatch):
+    repo = registry.add_repo(conn, "octo/one")
+    late = _page(repo.repo_id, "2026-01-01T00:00:00Z", issues_open=5)
+    _append_from_another_process_after_first_replay(monkeypatch, tmp_path / "pm.sqlite3", late)
+    result = rebuild.rebuild(conn)
+    assert (result.events, result.differences, result.swapped) == (3, [], True)
+    assert conn.execute("SELECT issues_open FROM repo_counts").fetchone()[0] == 5
+
+
+def test_rebuild_keeps_the_repo_id_sequence_past_removed_repos(conn):
+    registry.add_repo(conn, "octo/one")
+    last = registry.add_repo(conn, "octo/two")
+    registry.remove_repo(conn, last.repo_id)
+    assert rebuild.rebuild(conn).differences == []
+    assert registry.add_repo(conn, "octo/three").repo_id == last.repo_id + 1
+
+
+def test_rebuild_names_an_event_the_projections_cannot_replay(conn):
+    conn.execute("DROP TRIGGER audit_events_no_update")
+    registry.add_repo(conn, "octo/one")
+    conn.execute("UPDATE audit_events SET payload_json = '{}' WHERE seq = 2")
+    with pytest.raises(rebuild.RebuildError, match=r"event 2 \(repo.added\) cannot be replayed"):
+        rebuild.check(conn)
 
 
 def _three_repos_with_events(conn) -> list[int]:

@@ -11,7 +11,9 @@ semantics, so the `sqlite_sequence` row of `repos` is projected state too.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,10 +73,27 @@ def check(conn: sqlite3.Connection) -> RebuildResult:
     """Replay the log and compare with the live projections; changes nothing."""
     scratch = _scratch_database()
     try:
-        count, _ = replay(conn, scratch)
-        return RebuildResult(count, compare(conn, scratch), swapped=False)
+        with _read_snapshot(conn):
+            count, _ = replay(conn, scratch)
+            return RebuildResult(count, compare(conn, scratch), swapped=False)
     finally:
         scratch.close()
+
+
+@contextlib.contextmanager
+def _read_snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction, so the log and the tables are read at the same moment.
+
+    A deferred BEGIN takes no write lock: workers keep appending meanwhile.
+    """
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("ROLLBACK")
 
 
 def rebuild(conn: sqlite3.Connection) -> RebuildResult:
