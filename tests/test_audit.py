@@ -12,16 +12,7 @@ from pmbot.control_plane import audit, registry
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.audit import rebuild
 from pmbot.control_plane.audit.events import GENESIS_HASH, event_hash
-from pmbot.control_plane.db import connect, open_database, transaction
-from pmbot.shared.settings import Settings
-
-
-@pytest.fixture
-def conn(tmp_path):
-    connection = open_database(tmp_path / "pm.sqlite3")
-    registry.ensure_default_workspace(connection)
-    yield connection
-    connection.close()
+from pmbot.control_plane.db import connect, transaction
 
 
 def _page(repo_id: int, cursor: str, **delta: int) -> audit.Event:
@@ -149,19 +140,19 @@ def _append_from_another_process_after_first_replay(monkeypatch, db_path, event)
     monkeypatch.setattr(rebuild, "replay", replay_then_append)
 
 
-def test_check_reads_the_log_and_the_tables_at_one_moment(conn, tmp_path, monkeypatch):
+def test_check_reads_the_log_and_the_tables_at_one_moment(conn, db_path, monkeypatch):
     repo = registry.add_repo(conn, "octo/one")
     late = _page(repo.repo_id, "2026-01-01T00:00:00Z", issues_open=5)
-    _append_from_another_process_after_first_replay(monkeypatch, tmp_path / "pm.sqlite3", late)
+    _append_from_another_process_after_first_replay(monkeypatch, db_path, late)
     result = rebuild.check(conn)
     assert (result.events, result.differences) == (2, [])
     assert audit.head(conn)[0] == 3
 
 
-def test_rebuild_includes_events_appended_while_it_replayed(conn, tmp_path, monkeypatch):
+def test_rebuild_includes_events_appended_while_it_replayed(conn, db_path, monkeypatch):
     repo = registry.add_repo(conn, "octo/one")
     late = _page(repo.repo_id, "2026-01-01T00:00:00Z", issues_open=5)
-    _append_from_another_process_after_first_replay(monkeypatch, tmp_path / "pm.sqlite3", late)
+    _append_from_another_process_after_first_replay(monkeypatch, db_path, late)
     result = rebuild.rebuild(conn)
     assert (result.events, result.differences, result.swapped) == (3, [], True)
     assert conn.execute("SELECT issues_open FROM repo_counts").fetchone()[0] == 5
@@ -232,19 +223,16 @@ def test_find_repo_id_knows_removed_and_renamed_repos(conn):
 
 
 @pytest.fixture
-def cli_db(tmp_path, monkeypatch):
-    """A data dir with two repos and a few events; yields a connection to it."""
+def cli_db(conn, settings, tmp_path, monkeypatch):
+    """The CLI pointed at `conn`'s data dir, with two repos and a few events."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PMBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PMBOT_DATA_DIR", str(settings.data_dir))
     monkeypatch.delenv("PMBOT_DB_URL", raising=False)
-    connection = open_database(Settings.from_env().db_path)
-    registry.ensure_default_workspace(connection)
-    one = registry.add_repo(connection, "octo/one")
-    two = registry.add_repo(connection, "octo/two")
-    audit.record(connection, _page(one.repo_id, "2026-01-01T00:00:00Z", issues_open=2))
-    registry.request_sync(connection, two.repo_id)
-    yield connection
-    connection.close()
+    one = registry.add_repo(conn, "octo/one")
+    two = registry.add_repo(conn, "octo/two")
+    audit.record(conn, _page(one.repo_id, "2026-01-01T00:00:00Z", issues_open=2))
+    registry.request_sync(conn, two.repo_id)
+    return conn
 
 
 def test_cli_head_prints_the_string_verify_takes(cli_db, capsys):

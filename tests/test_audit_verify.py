@@ -20,10 +20,9 @@ EVENTS = 8  # workspace.created + 3 repo.added + 4 page events
 
 
 @pytest.fixture
-def conn(tmp_path):
-    connection = open_database(tmp_path / "pm.sqlite3")
-    registry.ensure_default_workspace(connection)
-    ids = [registry.add_repo(connection, f"octo/r{i}").repo_id for i in range(3)]
+def chain(conn):
+    """A log of EVENTS events, its append-only triggers dropped as an attacker would."""
+    ids = [registry.add_repo(conn, f"octo/r{i}").repo_id for i in range(3)]
     for i in range(4):
         payload = {
             "repo_id": ids[i % 3],
@@ -31,12 +30,10 @@ def conn(tmp_path):
             "cursor": f"2026-01-0{i + 1}T00:00:00Z",
             "delta": {"issues_open": i},
         }
-        audit.record(connection, audit.Event(ev.SYNC_PAGE_COMMITTED, "repo", ids[i % 3], payload))
-    # Tampering needs the append-only triggers out of the way, as an attacker would.
-    connection.execute("DROP TRIGGER audit_events_no_update")
-    connection.execute("DROP TRIGGER audit_events_no_delete")
-    yield connection
-    connection.close()
+        audit.record(conn, audit.Event(ev.SYNC_PAGE_COMMITTED, "repo", ids[i % 3], payload))
+    conn.execute("DROP TRIGGER audit_events_no_update")
+    conn.execute("DROP TRIGGER audit_events_no_delete")
+    return conn
 
 
 def _rehash_from(conn, seq: int) -> None:
@@ -54,9 +51,9 @@ def _rehash_from(conn, seq: int) -> None:
         prev_hash = digest
 
 
-def test_a_clean_chain_verifies_with_its_count(conn):
-    assert verify(conn) == VerifyResult(ok=True, checked=EVENTS)
-    assert verify(conn, head=audit.head(conn)) == VerifyResult(ok=True, checked=EVENTS)
+def test_a_clean_chain_verifies_with_its_count(chain):
+    assert verify(chain) == VerifyResult(ok=True, checked=EVENTS)
+    assert verify(chain, head=audit.head(chain)) == VerifyResult(ok=True, checked=EVENTS)
 
 
 def test_an_empty_log_verifies_against_the_genesis_head(tmp_path):
@@ -68,71 +65,71 @@ def test_an_empty_log_verifies_against_the_genesis_head(tmp_path):
         connection.close()
 
 
-def test_an_anchored_older_head_still_verifies_after_new_events(conn):
-    old_head = audit.head(conn)
-    registry.add_repo(conn, "octo/later")
-    assert verify(conn, head=old_head) == VerifyResult(ok=True, checked=EVENTS + 1)
+def test_an_anchored_older_head_still_verifies_after_new_events(chain):
+    old_head = audit.head(chain)
+    registry.add_repo(chain, "octo/later")
+    assert verify(chain, head=old_head) == VerifyResult(ok=True, checked=EVENTS + 1)
 
 
-def test_a_tampered_payload_is_named(conn):
-    conn.execute(
+def test_a_tampered_payload_is_named(chain):
+    chain.execute(
         "UPDATE audit_events SET payload_json = replace(payload_json, '\"issues_open\":2',"
         " '\"issues_open\":200') WHERE seq = 7"
     )
-    result = verify(conn)
+    result = verify(chain)
     assert (result.ok, result.checked, result.first_bad_seq) == (False, 6, 7)
     assert "event 7 was altered" in result.reason
 
 
-def test_a_tampered_field_outside_the_payload_is_named(conn):
-    conn.execute("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 2")
-    assert verify(conn).first_bad_seq == 2
+def test_a_tampered_field_outside_the_payload_is_named(chain):
+    chain.execute("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 2")
+    assert verify(chain).first_bad_seq == 2
 
 
-def test_a_deleted_row_is_named(conn):
-    conn.execute("DELETE FROM audit_events WHERE seq = 4")
-    result = verify(conn)
+def test_a_deleted_row_is_named(chain):
+    chain.execute("DELETE FROM audit_events WHERE seq = 4")
+    result = verify(chain)
     assert (result.ok, result.first_bad_seq) == (False, 4)
     assert "event 4 is missing" in result.reason
 
 
-def test_a_deleted_first_row_is_named(conn):
-    conn.execute("DELETE FROM audit_events WHERE seq = 1")
-    assert verify(conn).first_bad_seq == 1
+def test_a_deleted_first_row_is_named(chain):
+    chain.execute("DELETE FROM audit_events WHERE seq = 1")
+    assert verify(chain).first_bad_seq == 1
 
 
-def test_two_reordered_rows_are_named(conn):
-    conn.execute("UPDATE audit_events SET seq = -5 WHERE seq = 5")
-    conn.execute("UPDATE audit_events SET seq = 5 WHERE seq = 6")
-    conn.execute("UPDATE audit_events SET seq = 6 WHERE seq = -5")
-    result = verify(conn)
+def test_two_reordered_rows_are_named(chain):
+    chain.execute("UPDATE audit_events SET seq = -5 WHERE seq = 5")
+    chain.execute("UPDATE audit_events SET seq = 5 WHERE seq = 6")
+    chain.execute("UPDATE audit_events SET seq = 6 WHERE seq = -5")
+    result = verify(chain)
     assert (result.ok, result.checked, result.first_bad_seq) == (False, 4, 5)
 
 
-def test_truncation_is_caught_only_against_an_anchored_head(conn):
-    head = audit.head(conn)
-    conn.execute("DELETE FROM audit_events WHERE seq > 5")
-    assert verify(conn).ok is True  # what is left is a consistent chain
-    result = verify(conn, head=head)
+def test_truncation_is_caught_only_against_an_anchored_head(chain):
+    head = audit.head(chain)
+    chain.execute("DELETE FROM audit_events WHERE seq > 5")
+    assert verify(chain).ok is True  # what is left is a consistent chain
+    result = verify(chain, head=head)
     assert (result.ok, result.checked, result.first_bad_seq) == (False, 5, 6)
     assert "truncated" in result.reason
 
 
-def test_a_rehashed_tail_is_caught_only_against_an_anchored_head(conn):
-    head = audit.head(conn)
-    conn.execute("UPDATE audit_events SET payload_json = '{\"repo_id\":1}' WHERE seq = 6")
-    _rehash_from(conn, 6)
-    assert verify(conn).ok is True  # rewritten whole, the chain is self-consistent
-    result = verify(conn, head=head)
+def test_a_rehashed_tail_is_caught_only_against_an_anchored_head(chain):
+    head = audit.head(chain)
+    chain.execute("UPDATE audit_events SET payload_json = '{\"repo_id\":1}' WHERE seq = 6")
+    _rehash_from(chain, 6)
+    assert verify(chain).ok is True  # rewritten whole, the chain is self-consistent
+    result = verify(chain, head=head)
     assert (result.ok, result.first_bad_seq) == (False, EVENTS)
     assert "rewritten" in result.reason
 
 
-def test_a_rewritten_chain_with_the_same_length_but_an_extra_event_is_caught(conn):
-    head = audit.head(conn)
-    conn.execute("DELETE FROM audit_events WHERE seq = 8")
-    registry.add_repo(conn, "octo/replacement")  # appended as a new, valid seq 8
-    result = verify(conn, head=head)
+def test_a_rewritten_chain_with_the_same_length_but_an_extra_event_is_caught(chain):
+    head = audit.head(chain)
+    chain.execute("DELETE FROM audit_events WHERE seq = 8")
+    registry.add_repo(chain, "octo/replacement")  # appended as a new, valid seq 8
+    result = verify(chain, head=head)
     assert (result.ok, result.first_bad_seq) == (False, 8)
 
 
