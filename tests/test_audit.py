@@ -174,6 +174,21 @@ def test_rebuild_names_an_event_the_projections_cannot_replay(conn):
         rebuild.check(conn)
 
 
+def test_rebuild_refuses_to_orphan_cached_rows_and_changes_nothing(conn):
+    conn.execute(
+        "INSERT INTO repos (repo_id, workspace_id, full_name, added_at, changed_at)"
+        " VALUES (5, 1, 'ghost/repo', 'x', 'x')"
+    )
+    conn.execute(
+        "INSERT INTO github_issues (repo_id, issue_number, state, title, created_at,"
+        " updated_at, html_url, payload_json) VALUES (5, 1, 'open', 't', 'x', 'x', 'u', '{}')"
+    )
+    with pytest.raises(rebuild.RebuildError, match="no repos row for a row of github_issues"):
+        rebuild.rebuild(conn)
+    assert not conn.in_transaction
+    assert [r[0] for r in conn.execute("SELECT full_name FROM repos")] == ["ghost/repo"]
+
+
 def _three_repos_with_events(conn) -> list[int]:
     ids = [registry.add_repo(conn, f"octo/r{i}").repo_id for i in range(3)]
     for i in range(4):

@@ -108,6 +108,7 @@ def rebuild(conn: sqlite3.Connection) -> RebuildResult:
             # Cache rows reference repos; they are checked at COMMIT, not per delete.
             conn.execute("PRAGMA defer_foreign_keys = ON")
             _swap(conn, scratch)
+            _refuse_orphans(conn)
         return RebuildResult(count + more, differences, swapped=True)
     finally:
         scratch.close()
@@ -171,6 +172,17 @@ def _rows(conn: sqlite3.Connection, table: str) -> dict[tuple[Any, ...], dict[st
     rows.row_factory = sqlite3.Row
     keys = [c["name"] for c in rows.execute(f"PRAGMA table_info({table})").fetchall() if c["pk"]]
     return {tuple(r[k] for k in keys): dict(r) for r in rows.execute(f"SELECT * FROM {table}")}
+
+
+def _refuse_orphans(conn: sqlite3.Connection) -> None:
+    """Fail (and roll back) before COMMIT would, naming the rows left without a repo."""
+    orphan = conn.execute("PRAGMA foreign_key_check").fetchone()
+    if orphan is not None:
+        table, rowid, parent, _ = tuple(orphan)
+        raise RebuildError(
+            f"the log has no {parent} row for a row of {table} (rowid {rowid}): the cache"
+            " references a repo the log never added; nothing was swapped"
+        )
 
 
 def _swap(conn: sqlite3.Connection, scratch: sqlite3.Connection) -> None:
