@@ -1,0 +1,109 @@
+/**
+ * The pmbot HTTP API: one async function per endpoint, all through `request`.
+ *
+ * Every state-changing call sends `X-PMBot-Request: 1` (the server's CSRF
+ * check) and JSON. Any non-2xx answer becomes an `ApiError` carrying the
+ * problem+json `detail`, its stable `code` and the `field` at fault.
+ */
+
+export class ApiError extends Error {
+  constructor(message, code = "http_error", field = null, status = 0, problem = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.code = code;
+    this.field = field;
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+const JSON_TYPES = ["application/json", "application/problem+json"];
+
+function isJson(response) {
+  const type = (response.headers.get("Content-Type") || "").split(";")[0].trim();
+  return JSON_TYPES.includes(type);
+}
+
+/** Read a response: JSON on success, null on 304, ApiError otherwise. */
+async function handleResponse(response) {
+  if (response.status === 304) return null;
+  const body = isJson(response) ? await response.json().catch(() => null) : null;
+  if (response.ok) return body;
+  const problem = body && typeof body === "object" ? body : {};
+  const message =
+    problem.detail || problem.title || `The server answered ${response.status} ${response.statusText}`;
+  throw new ApiError(message, problem.code || "http_error", problem.field || null, response.status, problem);
+}
+
+function withQuery(path, params = {}) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== null && value !== undefined && value !== "") query.set(key, String(value));
+  }
+  const text = query.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+/** Send one request; network failures become ApiError("network_error"). */
+async function request(method, path, { body, headers = {} } = {}) {
+  const init = { method, headers: { Accept: "application/json", ...headers }, cache: "no-store" };
+  if (method !== "GET") init.headers["X-PMBot-Request"] = "1";
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (error) {
+    throw new ApiError(`Cannot reach the pmbot server (${error.message}).`, "network_error");
+  }
+  return { response, data: await handleResponse(response) };
+}
+
+async function getJson(path, params) {
+  return (await request("GET", withQuery(path, params))).data;
+}
+
+async function send(method, path, body) {
+  return (await request(method, path, { body })).data;
+}
+
+export const getSetup = () => getJson("/api/setup");
+
+/**
+ * The repo list with status; pass the last ETag to get `{notModified: true}`
+ * when nothing changed (a cheap 304 for the poll).
+ */
+export async function listRepos(etag = null) {
+  const headers = etag ? { "If-None-Match": etag } : {};
+  const { response, data } = await request("GET", "/api/repos", { headers });
+  const newEtag = response.headers.get("ETag");
+  if (data === null) return { notModified: true, etag: newEtag || etag, items: null };
+  return { notModified: false, etag: newEtag, items: data.items };
+}
+
+export const addRepo = (fullName) => send("POST", "/api/repos", { full_name: fullName });
+export const removeRepo = (repoId) => send("DELETE", `/api/repos/${repoId}`);
+export const syncRepo = (repoId) => send("POST", `/api/repos/${repoId}/sync`);
+export const getRepoStatus = (repoId) => getJson(`/api/repos/${repoId}/status`);
+
+/** Cached issues (`kind` "issues") or PRs ("prs"): `{items, next}`. */
+export const listItems = (repoId, kind, params) => getJson(`/api/repos/${repoId}/${kind}`, params);
+
+/** Workspace-wide full-text search: `{items}` with `{text, hit}` snippet segments. */
+export const search = (params) => getJson("/api/search", params);
+
+/** Repos the token can see (an org's, or the token owner's when `org` is empty). */
+export const listGithubRepos = (org, params = {}) => getJson("/api/github/repos", { org, ...params });
+
+export const listAudit = (params) => getJson("/api/audit", params);
+export const getAuditHead = () => getJson("/api/audit/head");
+export const verifyAudit = () => getJson("/api/audit/verify");
+
+/** Wipe the local cache (all repos, or one): needs the typed word "reset". */
+export function resetCache(repoId = null) {
+  const body = { confirm: "reset" };
+  if (repoId !== null) body.repo_id = repoId;
+  return send("POST", "/api/cache/reset", body);
+}

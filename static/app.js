@@ -1,0 +1,63 @@
+/**
+ * Entry point: hash routing (`#/repos`, `#/repo/ID`, `#/audit`, `#/settings`),
+ * so the server only ever serves index.html. Each page module exports
+ * `render(main, params)` returning a cleanup function that stops its polls.
+ */
+import { startBanner } from "./banner.js";
+import { h } from "./dom.js";
+import * as auditPage from "./pages/audit.js";
+import * as repoPage from "./pages/repo.js";
+import * as reposPage from "./pages/repos.js";
+import * as settingsPage from "./pages/settings.js";
+
+const SELECTORS = {
+  main: "#main",
+  banner: "#setup-banner",
+  navLinks: "[data-nav]",
+};
+
+const ROUTES = [
+  { pattern: /^#\/repos$/, page: reposPage, nav: "repos" },
+  { pattern: /^#\/repo\/(\d+)$/, page: repoPage, nav: "repos" },
+  { pattern: /^#\/audit$/, page: auditPage, nav: "audit" },
+  { pattern: /^#\/settings$/, page: settingsPage, nav: "settings" },
+];
+
+let cleanup = null;
+
+function renderNotFound(main, hash) {
+  main.append(
+    h("h1", {}, "Page not found"),
+    h("p", {}, `Nothing lives at ${hash}. `, h("a", { href: "#/repos" }, "Go to the repos")),
+  );
+  return () => {};
+}
+
+function markNav(nav) {
+  for (const link of document.querySelectorAll(SELECTORS.navLinks)) {
+    if (link.dataset.nav === nav) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+/** Show the page for the current hash; hashes not starting with "#/" (the skip link) are left alone. */
+function route() {
+  const hash = location.hash || "#/repos";
+  if (!hash.startsWith("#/")) return;
+  const main = document.querySelector(SELECTORS.main);
+  if (cleanup) cleanup();
+  main.replaceChildren();
+  const match = ROUTES.map((r) => ({ route: r, found: r.pattern.exec(hash) })).find((m) => m.found);
+  markNav(match ? match.route.nav : null);
+  cleanup = match
+    ? match.route.page.render(main, match.found.slice(1))
+    : renderNotFound(main, hash);
+}
+
+function init() {
+  startBanner(document.querySelector(SELECTORS.banner));
+  window.addEventListener("hashchange", route);
+  route();
+}
+
+init();

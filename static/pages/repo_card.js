@@ -1,0 +1,136 @@
+/**
+ * One repo in the Repos list: built once, then updated in place by
+ * `updateRepoCard` on every poll, touching only what changed (no flicker,
+ * focus and open confirmations survive a refresh).
+ */
+import { removeRepo, syncRepo } from "../api.js";
+import { h, setAttr, setText, showMessage } from "../dom.js";
+import { formatLocalTime, formatNumber, formatRelative } from "../format.js";
+
+export const STATUS_LABELS = {
+  idle: "Idle",
+  importing: "Importing",
+  syncing: "Syncing",
+  error: "Error",
+  rate_limited: "Rate limited",
+};
+
+function fact(label, className) {
+  return h("div", { className: "fact" }, h("dt", {}, label), h("dd", { className }));
+}
+
+function countsText(counts, open, closed) {
+  if (!counts) return "—";
+  return `${formatNumber(counts[open])} open · ${formatNumber(counts[closed])} closed`;
+}
+
+function progressText(progress) {
+  if (!progress) return "Starting…";
+  const parts = [`${formatNumber(progress.items)} items`, `${formatNumber(progress.pages)} pages`];
+  if (Number.isFinite(progress.requests)) parts.push(`${formatNumber(progress.requests)} requests`);
+  return `${parts.join(" · ")} so far`;
+}
+
+function nextSyncText(repo, now) {
+  if (repo.status === "rate_limited" && repo.rate_limit && repo.rate_limit.reset_at) {
+    return `after the rate limit resets ${formatRelative(repo.rate_limit.reset_at, now)}`;
+  }
+  if (repo.status === "importing" || repo.status === "syncing") return "running now";
+  return formatRelative(repo.next_sync_at, now, "not scheduled");
+}
+
+/** Build the card's elements and wire its buttons; `onChange` re-polls the list. */
+export function createRepoCard(repo, onChange) {
+  const parts = {
+    name: h("a", { className: "repo-name", href: `#/repo/${repo.repo_id}` }),
+    badge: h("span", { className: "badge status-badge" }),
+    progress: h("div", { className: "repo-progress", hidden: true },
+      h("progress", { "aria-label": `Import progress of ${repo.full_name}` }),
+      h("span", { className: "progress-text" })),
+    error: h("pre", { className: "repo-error", hidden: true }),
+    message: h("span", { className: "action-message", role: "status", hidden: true }),
+  };
+  const actions = createActions(repo, parts.message, onChange);
+  const root = h("li", { className: "repo-card", dataset: { repoId: repo.repo_id } },
+    h("div", { className: "repo-head" }, parts.name, parts.badge),
+    h("dl", { className: "repo-facts" },
+      fact("Last sync", "last-sync"), fact("Next sync", "next-sync"),
+      fact("Issues", "issues-counts"), fact("Pull requests", "prs-counts")),
+    parts.progress, parts.error, actions, parts.message);
+  return { root, parts };
+}
+
+function createActions(repo, message, onChange) {
+  const confirm = h("span", { className: "confirm-remove", hidden: true });
+  const removeButton = h("button", { type: "button", className: "remove" }, "Remove");
+  const syncButton = h("button", { type: "button", className: "sync-now" }, "Sync now");
+  syncButton.addEventListener("click", () => requestSync(repo, syncButton, message, onChange));
+  removeButton.addEventListener("click", () => askRemove(repo, confirm, removeButton, message, onChange));
+  return h("div", { className: "repo-actions" }, syncButton, removeButton, confirm);
+}
+
+async function requestSync(repo, button, message, onChange) {
+  button.disabled = true;
+  try {
+    await syncRepo(repo.repo_id);
+    showMessage(message, "Sync requested.", "ok");
+    onChange();
+  } catch (error) {
+    showMessage(message, `Sync request failed: ${error.message}`, "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function askRemove(repo, confirm, removeButton, message, onChange) {
+  const yes = h("button", { type: "button", className: "danger confirm" }, "Yes, remove");
+  const no = h("button", { type: "button", className: "cancel" }, "Cancel");
+  const close = () => {
+    confirm.hidden = true;
+    confirm.replaceChildren();
+    removeButton.hidden = false;
+    removeButton.focus();
+  };
+  no.addEventListener("click", close);
+  yes.addEventListener("click", async () => {
+    yes.disabled = true;
+    try {
+      await removeRepo(repo.repo_id);
+      onChange();
+    } catch (error) {
+      close();
+      showMessage(message, `Remove failed: ${error.message}`, "error");
+    }
+  });
+  confirm.replaceChildren(
+    `Remove ${repo.full_name} and its cached issues and PRs? Its audit history is kept. `, yes, no);
+  removeButton.hidden = true;
+  confirm.hidden = false;
+  no.focus();
+}
+
+/** Bring the card up to date with the repo's latest status. */
+export function updateRepoCard(card, repo, now) {
+  const { root, parts } = card;
+  setText(parts.name, repo.full_name);
+  setAttr(root, "data-status", repo.status);
+  setAttr(parts.badge, "data-status", repo.status);
+  setText(parts.badge, STATUS_LABELS[repo.status] || repo.status);
+  const lastSync = root.querySelector(".last-sync");
+  setText(lastSync, formatRelative(repo.last_sync_at, now));
+  setAttr(lastSync, "title", repo.last_sync_at ? formatLocalTime(repo.last_sync_at) : null);
+  const nextSync = root.querySelector(".next-sync");
+  setText(nextSync, nextSyncText(repo, now));
+  setAttr(nextSync, "title", repo.next_sync_at ? formatLocalTime(repo.next_sync_at) : null);
+  setText(root.querySelector(".issues-counts"), countsText(repo.counts, "issues_open", "issues_closed"));
+  setText(root.querySelector(".prs-counts"), countsText(repo.counts, "prs_open", "prs_closed"));
+  updateProgress(parts.progress, repo);
+  parts.error.hidden = !repo.last_error;
+  setText(parts.error, repo.last_error ? `Last error: ${repo.last_error}` : "");
+}
+
+function updateProgress(node, repo) {
+  const running = repo.status === "importing" || repo.status === "syncing";
+  node.hidden = !(running || repo.progress);
+  setText(node.querySelector(".progress-text"), progressText(repo.progress));
+}
