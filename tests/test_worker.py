@@ -1,0 +1,420 @@
+"""The worker loop: requests, scheduling, backoff, leases, heartbeats, shutdown.
+
+These tests drive `Worker.run_once` / `Worker.sync_repo` directly with an
+injected clock and a small stand-in sync engine, on a real SQLite file. The
+scenarios against the real sync and the fake GitHub server are in
+tests/test_worker_github.py.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pmbot.control_plane import registry
+from pmbot.control_plane.github import status
+from pmbot.control_plane.github import worker as w
+from pmbot.control_plane.github.client import ExchangeInfo, RateLimit, RateLimited, ServerError
+from pmbot.control_plane.github.worker import Worker, read_schedule
+
+T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class Progress:
+    items: int
+    pages: int
+    requests: int
+    stream: str = "issues"
+
+
+@dataclass
+class Result:
+    changed_items: int = 0
+    pages: int = 1
+    requests: int = 1
+    not_modified: int = 0
+    issues_cursor: str | None = None
+    prs_cursor: str | None = None
+    event_recorded: bool = False
+
+
+@dataclass
+class FakeEngine:
+    """Stands in for github/sync.py: records calls, fails on demand."""
+
+    calls: list[tuple[int, bool]] = field(default_factory=list)
+    failures: list[tuple[int, str, int, str]] = field(default_factory=list)
+    errors: list[BaseException] = field(default_factory=list)
+    pages: int = 1
+    during_page: object = None
+
+    def sync_repo(self, conn, client, repo_id, *, settings, reconcile, on_progress, should_stop):
+        self.calls.append((repo_id, reconcile))
+        if self.errors:
+            raise self.errors.pop(0)
+        for page in range(1, self.pages + 1):
+            if self.during_page:
+                self.during_page(page)
+            on_progress(Progress(items=page * 100, pages=page, requests=page))
+            if should_stop():
+                break
+        return Result(changed_items=self.pages * 100, pages=self.pages)
+
+    def record_failure(self, conn, repo_id, error, *, attempt, next_retry_at):
+        self.failures.append((repo_id, error.code, attempt, next_retry_at))
+        return True
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def engine():
+    return FakeEngine()
+
+
+@pytest.fixture
+def make_worker(settings, conn, clock, engine):
+    made = []
+
+    def make(**options):
+        options = {"engine": engine, "clock": clock, "rng": lambda: 1.0, **options}
+        worker = Worker(settings, **options)
+        made.append(worker)
+        return worker
+
+    yield make
+    for worker in made:
+        worker.close()
+
+
+def _add(conn, *names):
+    return [registry.add_repo(conn, name).repo_id for name in names]
+
+
+def _pending(conn):
+    return conn.execute("SELECT repo_id, reconcile FROM sync_requests").fetchall()
+
+
+def test_sync_now_request_is_served_and_consumed(conn, make_worker, engine, clock):
+    (repo_id,) = _add(conn, "acme/widgets")
+    outcomes = make_worker().run_once()
+    assert [(o.repo_id, o.status) for o in outcomes] == [(repo_id, "synced")]
+    assert engine.calls == [(repo_id, False)]
+    assert _pending(conn) == []
+    row = read_schedule(conn, repo_id)
+    assert row["last_checked_at"] == "2026-03-01T12:00:00Z"
+    assert row["failures"] == 0
+    assert row["lease_owner"] is None and row["progress_items"] is None
+    next_sync = datetime.fromisoformat(row["next_sync_at"].replace("Z", "+00:00"))
+    assert T0 + timedelta(seconds=150) <= next_sync <= T0 + timedelta(seconds=450)
+
+
+def test_nothing_runs_again_until_the_repo_is_due(conn, make_worker, engine, clock):
+    (repo_id,) = _add(conn, "acme/widgets")
+    worker = make_worker()
+    worker.run_once()
+    due_at = datetime.fromisoformat(read_schedule(conn, repo_id)["next_sync_at"][:-1] + "+00:00")
+    clock.now = due_at - timedelta(seconds=1)
+    assert worker.run_once() == []
+    clock.now = due_at
+    assert [o.status for o in worker.run_once()] == ["synced"]
+    assert len(engine.calls) == 2
+
+
+def test_a_request_bypasses_the_schedule_and_reconcile_is_passed_on(
+    conn, make_worker, engine, clock
+):
+    (repo_id,) = _add(conn, "acme/widgets")
+    worker = make_worker()
+    worker.run_once()
+    clock.advance(5)
+    registry.request_sync(conn, repo_id, reconcile=True)
+    worker.run_once()
+    assert engine.calls == [(repo_id, False), (repo_id, True)]
+    assert _pending(conn) == []
+
+
+def test_a_request_written_during_a_sync_is_kept_for_the_next_round(
+    conn, make_worker, engine, clock
+):
+    (repo_id,) = _add(conn, "acme/widgets")
+    engine.during_page = lambda page: registry.request_sync(conn, repo_id) if page == 1 else None
+    worker = make_worker()
+    worker.run_once()
+    assert len(engine.calls) == 1
+    assert len(_pending(conn)) == 1
+    engine.during_page = None
+    worker.run_once()
+    assert len(engine.calls) == 2 and _pending(conn) == []
+
+
+def test_repos_are_spread_over_the_poll_interval(conn, make_worker, settings):
+    ids = _add(conn, *(f"acme/repo{i}" for i in range(12)))
+    make_worker().run_once()
+    poll = settings.sync_poll_seconds
+    offsets = sorted(
+        datetime.fromisoformat(read_schedule(conn, i)["next_sync_at"][:-1] + "+00:00").timestamp()
+        % poll
+        for i in ids
+    )
+    gaps = [b - a for a, b in zip(offsets, [*offsets[1:], offsets[0] + poll], strict=True)]
+    assert len(set(offsets)) == 12
+    assert min(gaps) >= poll / 12 / 3  # no bunching: each gap ≥ a third of the even share
+
+
+def test_next_slot_is_stable_and_at_least_half_an_interval_away():
+    for repo_id in (1, 2, 7, 1000):
+        first = w.next_slot(repo_id, T0, 300)
+        assert 150 <= (first - T0).total_seconds() <= 450
+        assert w.next_slot(repo_id, first, 300) == first + timedelta(seconds=300)
+
+
+def test_daily_reconciliation(conn, make_worker, engine, clock):
+    (repo_id,) = _add(conn, "acme/widgets")
+    worker = make_worker()
+    worker.run_once()
+    assert read_schedule(conn, repo_id)["next_reconcile_at"] == "2026-03-02T12:00:00Z"
+    clock.advance(24 * 3600)
+    worker.run_once()
+    assert engine.calls[-1] == (repo_id, True)
+    assert read_schedule(conn, repo_id)["next_reconcile_at"] == "2026-03-03T12:00:00Z"
+
+
+def _delay(conn, repo_id, clock):
+    next_sync = read_schedule(conn, repo_id)["next_sync_at"]
+    return (datetime.fromisoformat(next_sync[:-1] + "+00:00") - clock.now).total_seconds()
+
+
+def test_backoff_grows_is_capped_and_resets_on_success(conn, make_worker, engine, clock):
+    (repo_id,) = _add(conn, "acme/widgets")
+    worker = make_worker()
+    delays = []
+    for _ in range(9):
+        engine.errors.append(ServerError("GitHub answered 502 (GET /repos/acme/widgets/issues)"))
+        registry.request_sync(conn, repo_id)
+        outcomes = worker.run_once()
+        assert [o.status for o in outcomes] == ["failed"]
+        delays.append(_delay(conn, repo_id, clock))
+    assert delays == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
+    assert read_schedule(conn, repo_id)["failures"] == 9
+    assert [f[2] for f in engine.failures] == list(range(1, 10))
+    assert engine.failures[0][3] == "2026-03-01T12:00:30Z"
+    registry.request_sync(conn, repo_id)
+    assert [o.status for o in worker.run_once()] == ["synced"]
+    assert read_schedule(conn, repo_id)["failures"] == 0
+
+
+def test_backoff_has_jitter_below_the_nominal_delay(conn, make_worker, engine, clock):
+    (repo_id,) = _add(conn, "acme/widgets")
+    engine.errors.append(ServerError("boom"))
+    make_worker(rng=lambda: 0.0).run_once()
+    assert _delay(conn, repo_id, clock) == 22  # 30 s × 0.75, whole seconds
+
+
+def test_rate_limited_retries_no_sooner_than_the_reset(conn, make_worker, engine, clock):
+    (repo_id,) = _add(conn, "acme/widgets")
+    engine.errors.append(RateLimited(T0 + timedelta(minutes=40), status=403))
+    make_worker().run_once()
+    assert _delay(conn, repo_id, clock) == 40 * 60
+    assert engine.failures[0][1] == "rate_limited"
+
+
+def test_an_unexpected_error_is_kept_and_does_not_stop_other_repos(
+    conn, make_worker, engine, clock
+):
+    first, second = _add(conn, "acme/one", "acme/two")
+    engine.errors.append(RuntimeError("bug in sync"))
+    worker = make_worker()
+    outcomes = worker.run_once()
+    assert [(o.repo_id, o.status) for o in outcomes] == [(first, "failed"), (second, "synced")]
+    assert isinstance(worker.last_error, RuntimeError)
+    assert read_schedule(conn, first)["failures"] == 1
+    assert engine.failures == []  # only GitHub errors become sync.failed
+
+
+def test_a_leased_repo_is_busy_until_the_lease_expires(conn, make_worker, engine, clock):
+    (repo_id,) = _add(conn, "acme/widgets")
+    assert w.claim_lease(conn, repo_id, "other:1:dead", clock(), 60)
+    worker = make_worker()
+    assert [o.status for o in worker.run_once()] == ["busy"]
+    assert engine.calls == [] and len(_pending(conn)) == 1
+    clock.advance(60)
+    assert [o.status for o in worker.run_once()] == ["synced"]
+    assert read_schedule(conn, repo_id)["lease_owner"] is None
+
+
+def test_claim_is_exclusive_between_two_owners(conn, clock):
+    (repo_id,) = _add(conn, "acme/widgets")
+    assert w.claim_lease(conn, repo_id, "a", clock(), 60)
+    assert not w.claim_lease(conn, repo_id, "b", clock(), 60)
+    assert w.claim_lease(conn, repo_id, "a", clock(), 60)  # re-entrant for its owner
+    assert not w.renew_lease(conn, repo_id, "b", clock(), 60)
+
+
+def test_a_worker_that_loses_its_lease_stops_between_pages(conn, make_worker, engine, clock):
+    (repo_id,) = _add(conn, "acme/widgets")
+    engine.pages = 5
+
+    def steal(page):
+        if page == 2:
+            conn.execute(
+                "UPDATE repo_schedule SET lease_owner = 'thief', lease_expires_at = '2099-01-01'"
+            )
+
+    engine.during_page = steal
+    outcome = make_worker().sync_repo(repo_id)
+    assert outcome.status == "stopped"
+    assert read_schedule(conn, repo_id)["lease_owner"] == "thief"
+    assert read_schedule(conn, repo_id)["last_checked_at"] is None
+
+
+def test_progress_is_live_during_a_sync_and_cleared_after(conn, make_worker, engine):
+    (repo_id,) = _add(conn, "acme/widgets")
+    engine.pages = 3
+    seen = []
+
+    def look(page):
+        row = read_schedule(conn, repo_id)
+        seen.append((row["progress_pages"], row["lease_owner"]))
+
+    engine.during_page = look
+    worker = make_worker()
+    worker.run_once()
+    assert seen == [(None, worker.worker_id), (1, worker.worker_id), (2, worker.worker_id)]
+    assert read_schedule(conn, repo_id)["progress_pages"] is None
+
+
+def test_github_status_is_saved_from_client_responses(conn, make_worker, engine, clock):
+    _add(conn, "acme/widgets")
+    worker = make_worker()
+    rate = RateLimit(limit=5000, remaining=4990, used=10, reset_at=T0, resource="core")
+    info = ExchangeInfo(T0, "GET", "https://x/y", 200, rate, None, None, 0.1)
+    engine.during_page = lambda page: worker._note_response(info)
+    worker.run_once()
+    assert status.read_status(conn) == {
+        "reachable": True,
+        "last_request_at": "2026-03-01T12:00:00Z",
+        "last_error": None,
+        "rate_limit": {
+            "remaining": 4990,
+            "limit": 5000,
+            "reset_at": "2026-03-01T12:00:00Z",
+            "resource": "core",
+        },
+    }
+
+
+def test_status_keeps_the_rate_limit_through_a_network_failure(conn):
+    rate = RateLimit(limit=5000, remaining=12, used=4988, reset_at=T0, resource="core")
+    status.save_response(conn, ExchangeInfo(T0, "GET", "u", 200, rate, None, None, 0.1))
+    failure = ExchangeInfo(T0, "GET", "u", None, None, "cannot reach GitHub", "network", 1.0)
+    status.save_response(conn, failure)
+    seen = status.read_status(conn)
+    assert seen["reachable"] is False and seen["last_error"] == "cannot reach GitHub"
+    assert seen["rate_limit"]["remaining"] == 12
+
+
+def test_status_before_any_request(conn):
+    assert status.read_status(conn)["reachable"] is None
+
+
+def test_heartbeat_check_fresh_stale_and_missing(conn, make_worker, clock):
+    assert Worker.check(conn, 30, now=T0) == (False, "no worker heartbeat recorded")
+    worker = make_worker()
+    worker.run_once()
+    ok, reason = Worker.check(conn, 30, now=T0 + timedelta(seconds=10))
+    assert ok and "10 s ago" in reason
+    ok, reason = Worker.check(conn, 30, now=T0 + timedelta(seconds=31))
+    assert not ok and reason.startswith("worker heartbeat is stale")
+
+
+def test_client_sleep_raises_when_the_worker_stops(make_worker):
+    waits = []
+    worker = make_worker(wait=lambda s: waits.append(s) or len(waits) == 3)
+    with pytest.raises(w.WorkerStopping):
+        worker._sleep(60)
+    assert waits == [5.0, 5.0, 5.0]
+    worker = make_worker(wait=lambda s: False)
+    worker._sleep(12)  # returns after 5 + 5 + 2
+
+
+def test_thread_picks_up_a_request_within_a_second_and_stops_cleanly(settings, conn, engine):
+    worker = Worker(settings, engine=engine).start()
+    try:
+        time.sleep(0.2)  # the first (empty) cycle has run; the loop now waits
+        (repo_id,) = _add(conn, "acme/widgets")
+        deadline = time.monotonic() + 3
+        while not engine.calls and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert engine.calls == [(repo_id, False)]
+    finally:
+        started = time.monotonic()
+        assert worker.stop(timeout=5)
+        assert time.monotonic() - started < 2
+    assert worker.last_error is None
+    assert conn.execute("SELECT count(*) FROM worker_heartbeats").fetchone()[0] == 0
+
+
+def test_stop_during_a_sync_returns_between_pages(conn, make_worker, engine):
+    (repo_id,) = _add(conn, "acme/widgets")
+    engine.pages = 5
+    worker = make_worker()
+    engine.during_page = lambda page: worker._stop.set() if page == 2 else None
+    outcome = worker.sync_repo(repo_id)
+    assert outcome.status == "stopped"
+    assert read_schedule(conn, repo_id)["lease_owner"] is None
+    assert read_schedule(conn, repo_id)["next_sync_at"] is None  # not counted as a refresh
+
+
+def test_two_threads_never_sync_one_repo_at_once(settings, conn, engine):
+    (repo_id,) = _add(conn, "acme/widgets")
+    active, overlaps = [], []
+    lock = threading.Lock()
+
+    def during(page):
+        with lock:
+            active.append(threading.get_ident())
+            if len(set(active)) > 1:
+                overlaps.append(page)
+        time.sleep(0.01)
+        with lock:
+            active.remove(threading.get_ident())
+
+    engine.pages = 5
+    engine.during_page = during
+    workers = [Worker(settings, engine=engine) for _ in range(2)]
+    outcomes = []
+    barrier = threading.Barrier(2)
+
+    def run(worker):
+        barrier.wait()
+        for _ in range(5):
+            outcomes.append(worker.sync_repo(repo_id).status)
+        worker.close()
+
+    threads = [threading.Thread(target=run, args=(x,)) for x in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert overlaps == []
+    assert "busy" in outcomes and "synced" in outcomes
