@@ -21,7 +21,15 @@ from pmbot.shared.datadir import DataDirError, ensure_layout
 from pmbot.shared.logs import setup_logging
 from pmbot.shared.settings import Settings, SettingsError
 
-COMMAND_MODULES = ("pmbot.cli.db", "pmbot.cli.audit")
+COMMAND_MODULES = (
+    "pmbot.cli.db",
+    "pmbot.cli.audit",
+    "pmbot.cli.ops",
+    "pmbot.cli.ui",
+    "pmbot.cli.serve",
+    "pmbot.cli.repos",
+    "pmbot.cli.sync",
+)
 USER_ERRORS = (SettingsError, DataDirError, MigrationError, RegistryError)
 
 

@@ -1,0 +1,159 @@
+"""`create_app()`: the bottle application, with no import-time side effects.
+
+Order of a request: the security checks (before routing, so even a 404 is
+refused to a foreign Host), then the handler, whose service errors are
+mapped to problem+json here. Anything unexpected is logged with a request
+id and answered with a generic 500 carrying that id, never a traceback.
+Every response gets the security headers.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bottle import Bottle, HTTPError, HTTPResponse, request, response
+
+from pmbot.control_plane.api.connections import ThreadConnections
+from pmbot.control_plane.api.handlers import ROUTES, Handlers
+from pmbot.control_plane.api.problems import (
+    PROBLEM_CONTENT_TYPE,
+    ApiProblem,
+    problem_body,
+    problem_response,
+)
+from pmbot.control_plane.api.security import SECURITY_HEADERS, HostAllowlist, check_request
+from pmbot.control_plane.github.browse import BrowseError
+from pmbot.control_plane.github.client import (
+    GitHubClient,
+    GitHubError,
+    Gone,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+)
+from pmbot.control_plane.registry import InvalidRepoName, RegistryError, RepoExists
+from pmbot.shared.settings import Settings
+from pmbot.shared.timeutil import to_rfc3339
+
+log = logging.getLogger("pmbot.api")
+
+ID_PATTERN = r"[0-9]{1,18}"
+_ERROR_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+}
+
+
+def create_app(
+    settings: Settings, *, db_path: Path, github_client_factory: Callable | None = None
+) -> Bottle:
+    """The API and UI app over the DB at `db_path` (already migrated by the caller).
+
+    `github_client_factory(settings, **options)` builds the discovery client
+    (default `GitHubClient.from_settings`; tests pass one aimed at a fake).
+    """
+    app = Bottle()
+    app.router.add_filter("id", lambda _conf: (ID_PATTERN, int, str))
+    db = ThreadConnections(db_path)
+    handlers = Handlers(settings, db, github_client_factory or GitHubClient.from_settings)
+    app.install(db)
+    app.install(_map_errors)
+    hosts = HostAllowlist(settings.allowed_hosts)
+    app.add_hook("before_request", functools.partial(_guard, hosts))
+    app.add_hook("after_request", _secure_headers)
+    app.default_error_handler = _error_page
+    for method, rule, name in ROUTES:
+        app.route(rule, method, getattr(handlers, name), name=name)
+    return app
+
+
+def _guard(hosts: HostAllowlist) -> None:
+    try:
+        check_request(request.environ, hosts)
+    except ApiProblem as problem:
+        raise problem.response() from None
+
+
+def _secure_headers() -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.set_header(name, value)
+
+
+def _map_errors(callback: Callable) -> Callable:
+    """Route plugin: expected errors become problems; the rest a logged 500."""
+
+    @functools.wraps(callback)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except HTTPResponse:
+            raise
+        except ApiProblem as problem:
+            raise problem.response() from None
+        except (RegistryError, BrowseError) as exc:
+            raise service_problem(exc).response() from None
+        except GitHubError as exc:
+            raise github_problem(exc).response() from None
+        except Exception as exc:
+            raise internal_error(exc) from None
+
+    return wrapper
+
+
+def service_problem(exc: RegistryError | BrowseError) -> ApiProblem:
+    """The status for a service's typed error; its `code` and message go through."""
+    if isinstance(exc, InvalidRepoName):
+        return ApiProblem(422, exc.code, str(exc), field="full_name")
+    if isinstance(exc, RepoExists):
+        return ApiProblem(409, exc.code, str(exc), repo_id=exc.repo_id)
+    return ApiProblem(404 if exc.code.endswith("not_found") else 400, exc.code, str(exc))
+
+
+_GITHUB_STATUS = ((Unauthorized, 401), (NotFound, 404), (Gone, 410), (RateLimited, 429))
+
+
+def github_problem(exc: GitHubError) -> ApiProblem:
+    """A GitHub client error as the status the operator should see (502 for the rest)."""
+    status = next((s for cls, s in _GITHUB_STATUS if isinstance(exc, cls)), 502)
+    if isinstance(exc, RateLimited):
+        return ApiProblem(status, exc.code, str(exc), reset_at=to_rfc3339(exc.reset_at))
+    return ApiProblem(status, exc.code, str(exc))
+
+
+def internal_error(exc: BaseException) -> HTTPResponse:
+    return problem_response(500, _internal_body(exc))
+
+
+def _internal_body(exc: BaseException) -> dict[str, Any]:
+    """Log the failure under a fresh request id; the body names only that id."""
+    request_id = uuid.uuid4().hex[:16]
+    log.error(
+        "unexpected error %s on %s %s: %r",
+        request_id,
+        request.method,
+        request.path,
+        exc,
+        exc_info=exc,
+        extra={"request_id": request_id},
+    )
+    detail = f"unexpected error; reference {request_id}"
+    return problem_body(500, "internal_error", detail, request_id=request_id)
+
+
+def _error_page(error: HTTPError) -> str:
+    """bottle's own errors (404, 405, a failing hook, static files) as problem+json."""
+    response.content_type = PROBLEM_CONTENT_TYPE
+    if error.status_code >= 500:
+        return json.dumps(_internal_body(error.exception or RuntimeError(str(error.body))))
+    code = _ERROR_CODES.get(error.status_code, "error")
+    detail = error.body if isinstance(error.body, str) else error.status_line
+    return json.dumps(problem_body(error.status_code, code, detail))

@@ -1,0 +1,42 @@
+"""One SQLite connection per server thread, opened on first use.
+
+Connections are never shared between threads (CPython's sqlite3 has open
+bugs when they are). A connection lives as long as its thread: when a
+waitress worker thread ends, its thread-local slot is dropped and the
+connection closed. `close()` (called by `Bottle.close()`, since this is
+installed as a plugin) closes the calling thread's connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from pmbot.control_plane.db import connect
+
+
+class ThreadConnections:
+    """A bottle plugin only for its `close()` hook; routes are left as they are."""
+
+    name = "pmbot_connections"
+    api = 2
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self._local = threading.local()
+
+    def get(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.db_path)
+        return conn
+
+    def apply(self, callback, route):
+        return callback
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            conn.close()

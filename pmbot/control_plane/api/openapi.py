@@ -1,0 +1,315 @@
+"""The OpenAPI 3.1 document of the API, written by hand next to the routes.
+
+`tests/test_api_openapi.py` walks the bottle routes and this document and
+fails on any path or method that one has and the other lacks.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pmbot import __version__
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_PROBLEM = {
+    "description": "An error (RFC 9457 problem details)",
+    "content": {"application/problem+json": {"schema": _ref("Problem")}},
+}
+
+
+def _op(
+    summary: str,
+    ok: dict[str, Any],
+    *,
+    params: tuple[str, ...] = (),
+    body: str | None = None,
+    errors: tuple[int, ...] = (),
+    status: str = "200",
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "parameters": [{"$ref": f"#/components/parameters/{name}"} for name in params],
+        "responses": {status: ok, **{str(code): _PROBLEM for code in (*errors, 500)}},
+    }
+    if body:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body)}},
+        }
+    return operation
+
+
+_WRITE_ERRORS = (400, 403, 413, 415, 422)
+_LIST_PARAMS = ("RepoId", "State", "Limit", "Sort", "Label", "Q", "Cursor", "Full", "IncludeGone")
+_PAGE = {
+    "type": "object",
+    "required": ["items", "next"],
+    "properties": {"items": {"type": "array"}, "next": {"type": ["string", "null"]}},
+}
+
+_PATHS: dict[str, dict[str, Any]] = {
+    "/api/workspaces/default": {
+        "post": _op("Create or get the default workspace", _json(_ref("Workspace")), errors=(403,))
+    },
+    "/api/workspaces/{workspace_id}": {
+        "get": _op(
+            "One workspace", _json(_ref("Workspace")), params=("WorkspaceId",), errors=(404,)
+        )
+    },
+    "/api/repos": {
+        "get": _op(
+            "Every repo with its live status (ETag; If-None-Match gives 304)",
+            _json({"type": "object", "properties": {"items": {"items": _ref("RepoStatus")}}}),
+        ),
+        "post": _op(
+            "Register a repo and request its first sync (does not call GitHub)",
+            _json(_ref("RepoStatus"), "Created"),
+            body="NewRepo",
+            errors=(*_WRITE_ERRORS, 409),
+            status="201",
+        ),
+    },
+    "/api/repos/{repo_id}": {
+        "delete": _op(
+            "Remove a repo and its cached rows (its audit history stays)",
+            _json({"type": "object"}),
+            params=("RepoId",),
+            errors=(403, 404),
+        )
+    },
+    "/api/repos/{repo_id}/sync": {
+        "post": _op(
+            "Request a sync now (the worker picks it up)",
+            _json({"type": "object"}, "Accepted"),
+            params=("RepoId",),
+            errors=(403, 404),
+            status="202",
+        )
+    },
+    "/api/repos/{repo_id}/status": {
+        "get": _op(
+            "One repo's live status", _json(_ref("RepoStatus")), params=("RepoId",), errors=(404,)
+        )
+    },
+    "/api/repos/{repo_id}/issues": {
+        "get": _op(
+            "Cached issues (not PRs), keyset-paged",
+            _json(_PAGE),
+            params=_LIST_PARAMS,
+            errors=(404, 422),
+        )
+    },
+    "/api/repos/{repo_id}/issues/{number}": {
+        "get": _op(
+            "One cached issue: GitHub's payload as cached",
+            _json({"type": "object"}),
+            params=("RepoId", "Number"),
+            errors=(404,),
+        )
+    },
+    "/api/repos/{repo_id}/prs": {
+        "get": _op(
+            "Cached pull requests, keyset-paged",
+            _json(_PAGE),
+            params=_LIST_PARAMS,
+            errors=(404, 422),
+        )
+    },
+    "/api/repos/{repo_id}/prs/{number}": {
+        "get": _op(
+            "One cached pull request: GitHub's payload as cached",
+            _json({"type": "object"}),
+            params=("RepoId", "Number"),
+            errors=(404,),
+        )
+    },
+    "/api/search": {
+        "get": _op(
+            "Full-text search over cached titles and bodies, ranked",
+            _json({"type": "object", "properties": {"items": {"items": _ref("SearchResult")}}}),
+            params=("SearchQ", "SearchRepoId", "State", "SearchLimit"),
+            errors=(422,),
+        )
+    },
+    "/api/cache/reset": {
+        "post": _op(
+            "Wipe cached issues/PRs, cursors and ETags (registry and audit log kept)",
+            _json({"type": "object"}),
+            body="CacheReset",
+            errors=(*_WRITE_ERRORS, 404),
+        )
+    },
+    "/api/setup": {
+        "get": _op(
+            "Token present, GitHub reachability, rate limit, data dir", _json({"type": "object"})
+        )
+    },
+    "/api/github/repos": {
+        "get": _op(
+            "Repos the token can see on GitHub (the API's one GitHub call), paged",
+            _json(_PAGE),
+            params=("Org", "Cursor"),
+            errors=(401, 404, 422, 429, 502),
+        )
+    },
+    "/api/audit": {
+        "get": _op(
+            "Audit events, newest first (or ascending after after_seq)",
+            _json(_PAGE),
+            params=("Limit", "AuditRepoId", "Type", "Cursor", "AfterSeq"),
+            errors=(422,),
+        )
+    },
+    "/api/audit/head": {"get": _op("The newest event's (seq, hash)", _json(_ref("Head")))},
+    "/api/audit/verify": {
+        "get": _op(
+            "Walk the hash chain (optionally against an anchored head)",
+            _json(_ref("Verify")),
+            params=("AnchorHead",),
+            errors=(422,),
+        )
+    },
+    "/api/openapi.json": {"get": _op("This document", _json({"type": "object"}))},
+    "/healthz": {"get": _op("Liveness and DB check", _json({"type": "object"}))},
+    "/": {"get": _op("The UI", {"description": "index.html"})},
+    "/static/{path}": {
+        "get": _op("UI files", {"description": "A static file"}, params=("Path",), errors=(404,))
+    },
+}
+
+
+def _param(name: str, where: str, schema: dict[str, Any], description: str = "") -> dict:
+    return {
+        "name": name,
+        "in": where,
+        "required": where == "path",
+        "schema": schema,
+        "description": description,
+    }
+
+
+_ID = {"type": "integer", "minimum": 1}
+_STATE = {"type": "string", "enum": ["open", "closed", "all"]}
+_PARAMETERS = {
+    "RepoId": _param("repo_id", "path", _ID),
+    "WorkspaceId": _param("workspace_id", "path", _ID),
+    "Number": _param("number", "path", _ID),
+    "Path": _param("path", "path", {"type": "string"}),
+    "State": _param("state", "query", _STATE, "default open (search: all)"),
+    "Limit": _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}),
+    "Sort": _param("sort", "query", {"type": "string", "enum": ["updated", "created", "number"]}),
+    "Label": _param("label", "query", {"type": "string"}, "items carrying this label"),
+    "Q": _param("q", "query", {"type": "string"}, "words that must appear in title or body"),
+    "Cursor": _param("cursor", "query", {"type": "string"}, "the `next` of the previous page"),
+    "Full": _param("full", "query", {"type": "integer", "enum": [0, 1]}, "add `payload`"),
+    "IncludeGone": _param("include_gone", "query", {"type": "integer", "enum": [0, 1]}),
+    "SearchQ": {**_param("q", "query", {"type": "string", "maxLength": 500}), "required": True},
+    "SearchRepoId": _param("repo_id", "query", _ID),
+    "SearchLimit": _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100}),
+    "Org": _param("org", "query", {"type": "string"}, "without it: the token's own repos"),
+    "AuditRepoId": _param("repo_id", "query", _ID),
+    "Type": _param("type", "query", {"type": "string"}, "an event type, e.g. repo.added"),
+    "AfterSeq": _param("after_seq", "query", {"type": "integer", "minimum": 0}),
+    "AnchorHead": _param("head", "query", {"type": "string"}, "SEQ:HASH recorded elsewhere"),
+}
+
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_COUNTS = {
+    "type": "object",
+    "properties": {
+        k: {"type": "integer"} for k in ("issues_open", "issues_closed", "prs_open", "prs_closed")
+    },
+}
+_SCHEMAS = {
+    "Problem": {
+        "type": "object",
+        "required": ["type", "title", "status", "detail", "code"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "code": {"type": "string"},
+            "field": {"type": "string"},
+            "repo_id": {"type": "integer"},
+            "request_id": {"type": "string"},
+            "reset_at": {"type": "string"},
+        },
+    },
+    "Workspace": {"type": "object", "required": ["workspace_id", "name", "created_at"]},
+    "NewRepo": {
+        "type": "object",
+        "required": ["full_name"],
+        "properties": {"full_name": {"type": "string"}, "default_branch": {"type": "string"}},
+    },
+    "CacheReset": {
+        "type": "object",
+        "required": ["confirm"],
+        "properties": {"confirm": {"const": "reset"}, "repo_id": _ID},
+    },
+    "RepoStatus": {
+        "type": "object",
+        "required": ["repo_id", "full_name", "status", "counts", "cursors", "progress"],
+        "properties": {
+            "repo_id": _ID,
+            "full_name": {"type": "string"},
+            "status": {
+                "type": "string",
+                "enum": ["idle", "importing", "syncing", "error", "rate_limited"],
+            },
+            "last_sync_at": _NULLABLE_TIME,
+            "last_error": {"type": ["string", "null"]},
+            "next_sync_at": _NULLABLE_TIME,
+            "counts": _COUNTS,
+            "cursors": {"type": "object"},
+            "rate_limit": {"type": "object"},
+            "progress": {"type": ["object", "null"]},
+        },
+    },
+    "SearchResult": {
+        "type": "object",
+        "properties": {
+            "repo_id": _ID,
+            "full_name": {"type": "string"},
+            "kind": {"type": "string", "enum": ["issue", "pr"]},
+            "number": _ID,
+            "snippet": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"text": {"type": "string"}, "hit": {"type": "boolean"}},
+                },
+            },
+        },
+    },
+    "Head": {"type": "object", "properties": {"seq": {"type": "integer"}, "hash": {}}},
+    "Verify": {"type": "object", "required": ["ok", "checked", "first_bad_seq"]},
+}
+
+
+def document() -> dict[str, Any]:
+    """A fresh copy of the document (callers may not mutate the module's tables)."""
+    return copy.deepcopy(
+        {
+            "openapi": "3.1.0",
+            "info": {
+                "title": "pmbot API",
+                "version": __version__,
+                "description": (
+                    "Local-first control plane over a cached view of GitHub. State-changing"
+                    " requests need the header `X-PMBot-Request: 1` and JSON bodies."
+                ),
+            },
+            "paths": _PATHS,
+            "components": {"parameters": _PARAMETERS, "schemas": _SCHEMAS},
+        }
+    )

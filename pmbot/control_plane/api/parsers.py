@@ -1,0 +1,258 @@
+"""Turn query strings and JSON bodies into checked values, or raise a problem.
+
+Every check an input needs lives here, so handlers stay thin and each rule is
+tested on its own. Failures are `ApiProblem`s: 400 for a body that is not
+JSON, 413 for one over `MAX_BODY_BYTES`, 415 for a body that is not labelled
+JSON, 422 naming the field for a value out of range or of the wrong type.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from pmbot.control_plane.api.problems import ApiProblem, invalid_field
+from pmbot.control_plane.audit.events import EVENT_TYPES
+from pmbot.control_plane.github.browse import ListQuery, SearchQuery
+
+MAX_BODY_BYTES = 1 << 20
+MAX_ID = (1 << 63) - 1
+MAX_TEXT = 256
+MAX_SEARCH_TEXT = 500
+STATES = ("open", "closed", "all")
+SORTS = ("updated", "created", "number")
+_FLAGS = {"1": True, "true": True, "0": False, "false": False, "": False}
+
+
+def query_params(query_string: str) -> dict[str, str]:
+    """Decode a query string as UTF-8 (bad bytes replaced, never a 500); the last value wins."""
+    return dict(parse_qsl(query_string, keep_blank_values=True, errors="replace"))
+
+
+def parse_int(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or not low <= int(raw) <= high:
+        raise invalid_field(name, f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def parse_optional_id(params: Mapping[str, str], name: str) -> int | None:
+    return None if params.get(name) in (None, "") else parse_int(params, name, 0, 1, MAX_ID)
+
+
+def parse_choice(params: Mapping[str, str], name: str, choices: tuple[str, ...], default: str):
+    value = params.get(name, default)
+    if value not in choices:
+        raise invalid_field(name, f"{name} must be one of {', '.join(choices)}")
+    return value
+
+
+def parse_flag(params: Mapping[str, str], name: str) -> bool:
+    value = params.get(name, "0").lower()
+    if value not in _FLAGS:
+        raise invalid_field(name, f"{name} must be 1 or 0")
+    return _FLAGS[value]
+
+
+def parse_text(params: Mapping[str, str], name: str, max_length: int = MAX_TEXT) -> str | None:
+    """Optional free text: blank means absent; control characters are refused."""
+    value = params.get(name, "").strip()
+    if not value:
+        return None
+    if len(value) > max_length or any(ord(c) < 32 for c in value):
+        raise invalid_field(name, f"{name} must be at most {max_length} printable characters")
+    return value
+
+
+def encode_cursor(values: Mapping[str, Any]) -> str:
+    """An opaque page cursor: URL-safe base64 of compact JSON."""
+    raw = json.dumps(values, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str, name: str = "cursor") -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        values = json.loads(raw)
+    except (binascii.Error, ValueError, RecursionError):
+        values = None
+    if not isinstance(values, dict):
+        raise invalid_field(name, f"{name} is not a cursor this server gave out")
+    return values
+
+
+def parse_list_query(params: Mapping[str, str]) -> ListQuery:
+    """`state`, `sort`, `limit`, `label`, `q`, `include_gone`, `full`, `cursor` of a cache list."""
+    sort = parse_choice(params, "sort", SORTS, "updated")
+    return ListQuery(
+        state=parse_choice(params, "state", STATES, "open"),
+        sort=sort,
+        limit=parse_int(params, "limit", 50, 1, 500),
+        label=parse_text(params, "label"),
+        text=parse_text(params, "q", MAX_SEARCH_TEXT),
+        include_gone=parse_flag(params, "include_gone"),
+        full=parse_flag(params, "full"),
+        after=_list_cursor(params.get("cursor"), sort),
+    )
+
+
+def _list_cursor(text: str | None, sort: str) -> tuple | None:
+    if not text:
+        return None
+    values = decode_cursor(text)
+    after = values.get("after")
+    width = 1 if sort == "number" else 2
+    shape_ok = isinstance(after, list) and len(after) == width
+    if not shape_ok or values.get("sort") != sort or not _keyset_types_ok(after):
+        raise invalid_field("cursor", "cursor does not belong to this list and sort")
+    return tuple(after)
+
+
+def _keyset_types_ok(after: list) -> bool:
+    *key, number = after
+    number_ok = isinstance(number, int) and not isinstance(number, bool) and 0 <= number <= MAX_ID
+    return number_ok and all(isinstance(k, str) and len(k) <= 64 for k in key)
+
+
+def list_cursor(sort: str, after: tuple | None) -> str | None:
+    return None if after is None else encode_cursor({"sort": sort, "after": list(after)})
+
+
+def parse_search_query(params: Mapping[str, str]) -> SearchQuery:
+    text = parse_text(params, "q", MAX_SEARCH_TEXT)
+    if text is None:
+        raise invalid_field("q", "q is required: the words to search for")
+    state = parse_choice(params, "state", STATES, "all")
+    return SearchQuery(
+        text=text,
+        repo_id=parse_optional_id(params, "repo_id"),
+        state=None if state == "all" else state,
+        limit=parse_int(params, "limit", 20, 1, 100),
+    )
+
+
+def parse_audit_query(params: Mapping[str, str]) -> dict[str, Any]:
+    """Filters and position of an audit page: newest first, or ascending after a seq."""
+    event_type = params.get("type") or None
+    if event_type is not None and event_type not in EVENT_TYPES:
+        raise invalid_field("type", f"type must be one of {', '.join(EVENT_TYPES)}")
+    query = {
+        "limit": parse_int(params, "limit", 50, 1, 500),
+        "repo_id": parse_optional_id(params, "repo_id"),
+        "type": event_type,
+        "before_seq": None,
+        "after_seq": None,
+    }
+    if params.get("after_seq"):
+        query["after_seq"] = parse_int(params, "after_seq", 0, 0, MAX_ID)
+    if params.get("cursor"):
+        query.update(_audit_cursor(params["cursor"]))
+    return query
+
+
+def _audit_cursor(text: str) -> dict[str, int | None]:
+    values = decode_cursor(text)
+    position = {"before_seq": values.get("before"), "after_seq": values.get("after")}
+    given = [v for v in position.values() if v is not None]
+    if len(given) != 1 or not isinstance(given[0], int) or not 0 <= given[0] <= MAX_ID:
+        raise invalid_field("cursor", "cursor is not a cursor this server gave out")
+    return position
+
+
+def parse_head(params: Mapping[str, str]) -> tuple[int, str] | None:
+    """`head=SEQ:HASH`, an anchor kept outside the DB, for verify."""
+    raw = params.get("head")
+    if not raw:
+        return None
+    seq, _, digest = raw.partition(":")
+    valid_hash = len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)
+    if not (seq.isascii() and seq.isdigit() and len(seq) <= 19 and valid_hash):
+        raise invalid_field("head", "head must be SEQ:HASH (a number and 64 hex digits)")
+    return int(seq), digest
+
+
+def parse_org(params: Mapping[str, str]) -> str | None:
+    org = params.get("org", "").strip()
+    if org and (len(org) > 39 or not all(c.isascii() and (c.isalnum() or c == "-") for c in org)):
+        raise invalid_field("org", "org must be a GitHub login: letters, digits and '-'")
+    return org or None
+
+
+def read_json_body(environ: Mapping[str, Any]) -> dict[str, Any]:
+    """The request body as a JSON object, read with a size limit."""
+    content_type = environ.get("CONTENT_TYPE", "")
+    if not is_json_type(content_type):
+        raise ApiProblem(415, "unsupported_media_type", "send the body as application/json")
+    raw = read_body(environ)
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ApiProblem(400, "malformed_json", "the body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise ApiProblem(422, "invalid_body", "the body must be a JSON object")
+    return body
+
+
+def is_json_type(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def has_body(environ: Mapping[str, Any]) -> bool:
+    length = environ.get("CONTENT_LENGTH", "")
+    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return chunked or (length.strip() not in ("", "0"))
+
+
+def read_body(environ: Mapping[str, Any]) -> bytes:
+    """Read at most MAX_BODY_BYTES (413 beyond): checks Content-Length, then the read."""
+    declared = environ.get("CONTENT_LENGTH", "").strip()
+    if declared and not declared.isdigit():
+        raise ApiProblem(400, "bad_content_length", "Content-Length is not a number")
+    if declared and int(declared) > MAX_BODY_BYTES:
+        raise _too_large()
+    stream = environ["wsgi.input"]
+    if declared:
+        data = stream.read(int(declared))
+    elif environ.get("wsgi.input_terminated"):
+        data = stream.read(MAX_BODY_BYTES + 1)
+    else:
+        data = b""
+    if len(data) > MAX_BODY_BYTES:
+        raise _too_large()
+    return data
+
+
+def _too_large() -> ApiProblem:
+    return ApiProblem(413, "body_too_large", f"the body is over {MAX_BODY_BYTES} bytes")
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_new_repo(body: Mapping[str, Any]) -> tuple[object, str | None]:
+    """`{full_name, default_branch?}`; the name's syntax is the registry's check."""
+    if "full_name" not in body:
+        raise invalid_field("full_name", "full_name is required, like 'owner/name'")
+    branch = body.get("default_branch")
+    if branch is not None and (not isinstance(branch, str) or not 0 < len(branch) <= 255):
+        raise invalid_field("default_branch", "default_branch must be a branch name")
+    return body["full_name"], branch
+
+
+def parse_reset(body: Mapping[str, Any]) -> list[int] | None:
+    """`{"confirm": "reset", "repo_id"?}`: the repos to reset, or None for all."""
+    if body.get("confirm") != "reset":
+        raise invalid_field("confirm", 'confirm must be the word "reset"')
+    repo_id = body.get("repo_id")
+    if repo_id is None:
+        return None
+    if isinstance(repo_id, bool) or not isinstance(repo_id, int) or not 1 <= repo_id <= MAX_ID:
+        raise invalid_field("repo_id", "repo_id must be a repo id (a positive whole number)")
+    return [repo_id]

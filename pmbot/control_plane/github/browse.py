@@ -1,0 +1,256 @@
+"""The cache, read side: list issues and PRs, get one item, full-text search.
+
+Lists read only the indexed columns (never `payload_json`, unless asked for
+the full payload) and page by keyset: a page ends with the sort key and
+number of its last item, and the next page starts strictly after it, so
+pages stay correct and cheap while the worker writes. The write side is
+`github/cache.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from pmbot.control_plane.github import cache
+from pmbot.control_plane.registry import DEFAULT_WORKSPACE_ID, get_repo
+
+# Sentinels around search hits: control characters that GitHub text does not
+# carry in practice; the snippet is split on them into {text, hit} segments.
+_HIT_START, _HIT_END = "\x02", "\x03"
+SNIPPET_TOKENS = 12
+SORT_COLUMNS = {"updated": "updated_at", "created": "created_at", "number": None}
+
+
+class BrowseError(Exception):
+    code = "browse_error"
+
+
+class ItemNotFound(BrowseError):
+    code = "item_not_found"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One cached stream: its table, number column and extra list columns."""
+
+    name: str
+    table: str
+    number: str
+    search_kind: str
+    extra: tuple[str, ...]
+
+
+ISSUES = Kind("issues", "github_issues", "issue_number", "issue", ())
+PRS = Kind(
+    "prs", "github_pull_requests", "pr_number", "pr", ("draft", "merged_at", "head_ref", "base_ref")
+)
+KINDS = {"issues": ISSUES, "prs": PRS}
+_BASE_COLUMNS = (
+    "state, title, user_login, labels_json, comments, created_at, updated_at, closed_at, html_url"
+)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What a list asks for; `after` is the last item's keyset from the previous page."""
+
+    state: str = "open"
+    sort: str = "updated"
+    limit: int = 50
+    label: str | None = None
+    text: str | None = None
+    include_gone: bool = False
+    full: bool = False
+    after: tuple | None = None
+
+
+def list_items(
+    conn: sqlite3.Connection, repo_id: int, kind: Kind, query: ListQuery
+) -> tuple[list[dict[str, Any]], tuple | None]:
+    """One page of cached items, newest first by the sort key; and the next page's keyset."""
+    sql, params = _list_sql(repo_id, kind, query)
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    rows = cursor.execute(sql, params).fetchall()
+    if not rows:
+        get_repo(conn, repo_id)  # an unknown repo is a 404, not an empty list
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    items = [_item(row, kind, query) for row in rows]
+    next_after = _keyset(rows[-1], query.sort) if more else None
+    return items, next_after
+
+
+def _list_sql(repo_id: int, kind: Kind, query: ListQuery) -> tuple[str, list[Any]]:
+    """SQL for one page. `state=all` merges the open and closed index ranges
+    (two LIMITed walks) instead of sorting every row of the repo."""
+    key = SORT_COLUMNS[query.sort] or kind.number
+    order = f"{key} DESC, {kind.number} DESC" if key != kind.number else f"{key} DESC"
+    states = ("open", "closed") if query.state == "all" else (query.state,)
+    parts, params = [], []
+    for state in states:
+        where, values = _filters(repo_id, kind, query, key, state)
+        parts.append(
+            f"SELECT * FROM (SELECT {_columns(kind, query)} FROM {kind.table}"
+            f" WHERE {where} ORDER BY {order} LIMIT ?)"
+        )
+        params += [*values, query.limit + 1]
+    sql = " UNION ALL ".join(parts) + f" ORDER BY {order} LIMIT ?"
+    return sql, [*params, query.limit + 1]
+
+
+def _columns(kind: Kind, query: ListQuery) -> str:
+    optional = {
+        "gone": query.include_gone,
+        "moved_to": query.include_gone,
+        "payload_json": query.full,
+    }
+    tail = [name if wanted else f"NULL AS {name}" for name, wanted in optional.items()]
+    return ", ".join([kind.number, _BASE_COLUMNS, *kind.extra, *tail])
+
+
+def _filters(
+    repo_id: int, kind: Kind, query: ListQuery, key: str, state: str
+) -> tuple[str, list[Any]]:
+    where, values = ["repo_id = ?", "state = ?"], [repo_id, state]
+    if not query.include_gone:
+        where.append("gone IS NULL")
+    if query.label is not None:
+        where.append("EXISTS (SELECT 1 FROM json_each(labels_json) WHERE value = ?)")
+        values.append(query.label)
+    if query.text is not None:
+        where.append(
+            f"{kind.number} IN (SELECT number FROM cache_search WHERE cache_search MATCH ?"
+            " AND rowid BETWEEN ? AND ? AND kind = ?)"
+        )
+        values += [fts_query(query.text), *search_rowids(repo_id), kind.search_kind]
+    if query.after is not None and key == kind.number:
+        where.append(f"{kind.number} < ?")
+        values.append(query.after[0])
+    elif query.after is not None:
+        where.append(f"({key}, {kind.number}) < (?, ?)")
+        values += list(query.after)
+    return " AND ".join(where), values
+
+
+def _keyset(row: tuple, sort: str) -> tuple:
+    number = row[0]
+    if sort == "number":
+        return (number,)
+    return (row[6] if sort == "created" else row[7], number)
+
+
+def _item(row: tuple, kind: Kind, query: ListQuery) -> dict[str, Any]:
+    item = {
+        "number": row[0],
+        "state": row[1],
+        "title": row[2],
+        "user": row[3],
+        "labels": json.loads(row[4]),
+        "comments": row[5],
+        "created_at": row[6],
+        "updated_at": row[7],
+        "closed_at": row[8],
+        "html_url": row[9],
+    }
+    if kind is PRS:
+        item.update(draft=_bool(row[10]), merged_at=row[11], head_ref=row[12], base_ref=row[13])
+    if query.include_gone:
+        item.update(gone=row[-3], moved_to=row[-2])
+    if query.full:
+        item["payload"] = json.loads(row[-1])
+    return item
+
+
+def _bool(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def get_item_payload(conn: sqlite3.Connection, repo_id: int, kind: Kind, number: int) -> str:
+    """The raw cached JSON of one item, as GitHub sent it (gone items included)."""
+    row = conn.execute(
+        f"SELECT payload_json FROM {kind.table} WHERE repo_id = ? AND {kind.number} = ?",
+        (repo_id, number),
+    ).fetchone()
+    if row is None:
+        get_repo(conn, repo_id)
+        raise ItemNotFound(f"no cached {kind.name[:-1]} #{number} in repo {repo_id}")
+    return row[0]
+
+
+def search_rowids(repo_id: int) -> list[int]:
+    """The rowid range of one repo's search rows (the write side keys them by repo)."""
+    return [
+        cache.search_rowid(repo_id, cache.ISSUE, 0),
+        cache.search_rowid(repo_id + 1, cache.ISSUE, 0) - 1,
+    ]
+
+
+def fts_query(text: str) -> str:
+    """User text as an FTS5 query: every word a quoted string, all required.
+
+    Quoting makes FTS5 operators and punctuation plain text, so no input can
+    be a syntax error.
+    """
+    words = text.split()
+    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str
+    repo_id: int | None = None
+    state: str | None = None
+    limit: int = 20
+
+
+def search(
+    conn: sqlite3.Connection, query: SearchQuery, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> list[dict[str, Any]]:
+    """Cached issues and PRs whose title or body match, best first (FTS5 rank)."""
+    where = ["cache_search MATCH ?", "coalesce(i.gone, p.gone) IS NULL"]
+    params = [_HIT_START, _HIT_END, SNIPPET_TOKENS, workspace_id, fts_query(query.text)]
+    if query.repo_id is not None:
+        where.append("s.rowid BETWEEN ? AND ?")
+        params += search_rowids(query.repo_id)
+    if query.state is not None:
+        where.append("coalesce(i.state, p.state) = ?")
+        params.append(query.state)
+    sql = (
+        "SELECT s.repo_id, r.full_name, s.kind, s.number, coalesce(i.title, p.title),"
+        " coalesce(i.state, p.state), coalesce(i.updated_at, p.updated_at),"
+        " coalesce(i.html_url, p.html_url), snippet(cache_search, -1, ?, ?, '…', ?)"
+        " FROM cache_search AS s"
+        " JOIN repos AS r ON r.repo_id = s.repo_id AND r.workspace_id = ?"
+        " LEFT JOIN github_issues AS i"
+        "  ON s.kind = 'issue' AND i.repo_id = s.repo_id AND i.issue_number = s.number"
+        " LEFT JOIN github_pull_requests AS p"
+        "  ON s.kind = 'pr' AND p.repo_id = s.repo_id AND p.pr_number = s.number"
+        f" WHERE {' AND '.join(where)} ORDER BY s.rank LIMIT ?"
+    )
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    rows = cursor.execute(sql, [*params, query.limit]).fetchall()
+    return [_search_result(row) for row in rows if row[4] is not None]
+
+
+def _search_result(row: tuple) -> dict[str, Any]:
+    keys = ("repo_id", "full_name", "kind", "number", "title", "state", "updated_at", "html_url")
+    result = dict(zip(keys, row[:8], strict=True))
+    result["snippet"] = snippet_segments(row[8] or "")
+    return result
+
+
+def snippet_segments(marked: str) -> list[dict[str, Any]]:
+    """Split FTS5's marked snippet into `{text, hit}` segments (no markup in the text)."""
+    segments = []
+    for i, part in enumerate(marked.split(_HIT_START)):
+        hit, _, rest = part.partition(_HIT_END) if i else ("", "", part)
+        for text, is_hit in ((hit, True), (rest, False)):
+            text = text.replace(_HIT_END, "")
+            if text:
+                segments.append({"text": text, "hit": is_hit})
+    return segments

@@ -1,0 +1,106 @@
+"""Discovery (`GET /api/github/repos`) against the fake GitHub on 127.0.0.1."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from pmbot.control_plane.api.app import create_app
+from pmbot.control_plane.github.client import GitHubClient
+from pmbot.control_plane.registry import add_repo
+from pmbot.shared.settings import Secret
+from tests.conftest import WsgiClient
+from tests.fake_github import FakeGitHub
+
+FAKE_TOKEN = "ghp_" + "FakeDiscoveryToken42" * 2
+
+
+@pytest.fixture
+def fake():
+    with FakeGitHub(token=FAKE_TOKEN, per_page_max=2) as github:
+        for name in ("acme/one", "acme/two", "acme/three", "other/x"):
+            github.add_repo(name, private=name.endswith("two"))
+        yield github
+
+
+def _app_for(fake, settings, db_path):
+    configured = dataclasses.replace(
+        settings, github_api_base=fake.base_url, github_token=Secret(FAKE_TOKEN)
+    )
+
+    def factory(s, **options):
+        return GitHubClient.from_settings(s, sleep=lambda _s: None, **options)
+
+    return create_app(configured, db_path=db_path, github_client_factory=factory)
+
+
+@pytest.fixture
+def github_client(settings, db_path, conn, fake):
+    app = _app_for(fake, settings, db_path)
+    yield WsgiClient(app)
+    app.close()
+
+
+def test_org_repos_are_listed_paged_and_marked_tracked(github_client, conn, fake):
+    add_repo(conn, "ACME/two")
+    names, tracked, cursor = [], {}, ""
+    for _ in range(5):
+        reply = github_client.get(f"/api/github/repos?org=acme{cursor}")
+        assert reply.status == 200, reply.text
+        for repo in reply.json()["items"]:
+            names.append(repo["full_name"])
+            tracked[repo["full_name"]] = repo["tracked"]
+            assert set(repo) == {"full_name", "private", "archived", "open_issues_count",
+                                 "pushed_at", "tracked"}  # fmt: skip
+        if not reply.json()["next"]:
+            break
+        cursor = "&cursor=" + reply.json()["next"]
+    assert sorted(names) == ["acme/one", "acme/three", "acme/two"]
+    assert tracked == {"acme/one": False, "acme/three": False, "acme/two": True}
+
+
+def test_rate_limit_is_recorded_like_the_workers(github_client, conn):
+    github_client.get("/api/github/repos")
+    setup = github_client.get("/api/setup").json()
+    assert setup["github"]["reachable"] is True
+    assert setup["rate_limit"]["remaining"] is not None
+
+
+def test_unknown_org_is_404_problem(github_client):
+    reply = github_client.get("/api/github/repos?org=nobody")
+    assert reply.status == 404 and reply.content_type == "application/problem+json"
+
+
+def test_bad_token_is_401_problem(github_client, fake):
+    fake.token = "ghp_somethingelse"
+    reply = github_client.get("/api/github/repos")
+    assert reply.status == 401 and reply.json()["code"] == "unauthorized"
+    assert FAKE_TOKEN not in reply.text
+
+
+def test_rate_limited_is_429_with_reset_time(settings, db_path, conn):
+    with FakeGitHub(token=FAKE_TOKEN, rate_limit=1) as limited:
+        app = _app_for(limited, settings, db_path)
+        try:
+            client = WsgiClient(app)
+            assert client.get("/api/github/repos").status == 200
+            reply = client.get("/api/github/repos")
+        finally:
+            app.close()
+    assert reply.status == 429
+    assert reply.json()["code"] == "rate_limited" and reply.json()["reset_at"].endswith("Z")
+
+
+def test_github_down_is_502_problem(github_client, fake):
+    fake.inject(502, times=5)
+    reply = github_client.get("/api/github/repos")
+    assert reply.status == 502 and reply.json()["code"] == "server_error"
+
+
+def test_foreign_cursor_is_refused(github_client):
+    from pmbot.control_plane.api.parsers import encode_cursor
+
+    crafted = encode_cursor({"url": "http://evil.example/steal"})
+    reply = github_client.get(f"/api/github/repos?cursor={crafted}")
+    assert reply.status == 422 and reply.json()["field"] == "cursor"

@@ -1,0 +1,195 @@
+"""Workspaces, the repo registry, live status, sync requests and cache reset over HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pmbot.control_plane import audit, status
+from pmbot.control_plane.audit import events as ev
+from pmbot.shared.timeutil import to_rfc3339
+from tests.conftest import insert_cached_item
+
+
+def _add(client, name="octo/hello", **extra):
+    return client.post("/api/repos", json_body={"full_name": name, **extra})
+
+
+def _count(conn, table: str) -> int:
+    return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_default_workspace_is_idempotent(client, conn):
+    first = client.post("/api/workspaces/default")
+    second = client.post("/api/workspaces/default")
+    assert first.status == second.status == 200
+    assert first.json() == second.json()
+    assert first.json()["name"] == "default" and first.json()["settings"] == {}
+    assert client.get("/api/workspaces/1").json() == first.json()
+    assert client.get("/api/workspaces/2").status == 404
+
+
+def test_add_repo_normalises_records_event_and_sync_request(client, conn):
+    reply = _add(client, "https://github.com/Octo/Hello.git", default_branch="main")
+
+    assert reply.status == 201
+    body = reply.json()
+    assert (body["full_name"], body["default_branch"], body["status"]) == (
+        "Octo/Hello",
+        "main",
+        "idle",
+    )
+    assert body["counts"] == dict.fromkeys(ev.COUNT_KEYS, 0)
+    assert body["cursors"] == {"issues": None, "prs": None} and body["progress"] is None
+    assert audit.list_events(conn, limit=1)[0].type == ev.REPO_ADDED
+    assert _count(conn, "sync_requests") == 1
+
+
+def test_duplicate_repo_is_409_with_existing_id(client, conn):
+    repo_id = _add(client).json()["repo_id"]
+    head = audit.head(conn)
+
+    reply = _add(client, "OCTO/HELLO")
+
+    assert reply.status == 409
+    assert reply.json()["repo_id"] == repo_id and reply.json()["code"] == "repo_exists"
+    assert audit.head(conn) == head
+
+
+def test_malformed_name_is_422_naming_the_field(client, conn):
+    reply = _add(client, "not a repo")
+    assert reply.status == 422
+    assert reply.json()["field"] == "full_name"
+    assert reply.content_type == "application/problem+json"
+
+
+def test_repo_list_has_etag_and_answers_304(client):
+    _add(client)
+    first = client.get("/api/repos")
+    etag = first.headers["etag"]
+    assert [r["full_name"] for r in first.json()["items"]] == ["octo/hello"]
+
+    again = client.get("/api/repos", headers={"If-None-Match": etag})
+    assert (again.status, again.body) == (304, b"")
+
+    _add(client, "octo/world")
+    changed = client.get("/api/repos", headers={"If-None-Match": etag})
+    assert changed.status == 200 and changed.headers["etag"] != etag
+
+
+def test_delete_removes_repo_and_cache_but_keeps_history(client, conn):
+    repo_id = _add(client).json()["repo_id"]
+    insert_cached_item(conn, repo_id, 1, title="cached")
+
+    reply = client.delete(f"/api/repos/{repo_id}")
+
+    assert reply.status == 200 and reply.json()["removed"] is True
+    assert _count(conn, "github_issues") == 0 and _count(conn, "cache_search") == 0
+    assert client.get(f"/api/repos/{repo_id}/status").status == 404
+    types = [e.type for e in audit.list_events(conn, limit=10)]
+    assert types[:2] == [ev.REPO_REMOVED, ev.REPO_ADDED]
+    assert client.delete(f"/api/repos/{repo_id}").status == 404
+
+
+def test_sync_now_is_202_and_recorded(client, conn):
+    repo_id = _add(client).json()["repo_id"]
+    reply = client.post(f"/api/repos/{repo_id}/sync")
+    assert reply.status == 202 and reply.json()["sync_requested"] is True
+    assert _count(conn, "sync_requests") == 2
+    assert audit.list_events(conn, limit=1)[0].type == ev.SYNC_REQUESTED
+    assert client.post("/api/repos/999/sync").status == 404
+
+
+def _schedule(conn, repo_id, **values):
+    columns = ", ".join(values)
+    marks = ", ".join("?" * len(values))
+    conn.execute(
+        f"INSERT OR REPLACE INTO repo_schedule (repo_id, {columns}) VALUES (?, {marks})",
+        (repo_id, *values.values()),
+    )
+
+
+NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def test_status_importing_while_leased_before_first_sync(client, conn):
+    repo_id = _add(client).json()["repo_id"]
+    later = to_rfc3339(NOW + timedelta(minutes=1))
+    _schedule(conn, repo_id, lease_owner="w1", lease_expires_at=later, progress_items=250,
+              progress_pages=3, progress_requests=4)  # fmt: skip
+
+    row = status.repo_status(conn, repo_id, now=NOW)
+
+    assert row["status"] == "importing"
+    assert row["progress"] == {"items": 250, "pages": 3, "requests": 4}
+    expired = status.repo_status(conn, repo_id, now=NOW + timedelta(minutes=2))
+    assert (expired["status"], expired["progress"]) == ("idle", None)
+
+
+def test_status_syncing_after_first_sync_and_later_of_two_sync_times(client, conn):
+    repo_id = _add(client).json()["repo_id"]
+    audit.record(conn, audit.Event(ev.SYNC_COMPLETED, "repo", repo_id, {"repo_id": repo_id}))
+    synced = status.repo_status(conn, repo_id)["last_sync_at"]
+    far = "2999-01-01T00:00:00Z"
+    _schedule(conn, repo_id, lease_owner="w1", lease_expires_at=far, last_checked_at=far,
+              next_sync_at="2999-01-01T00:05:00Z")  # fmt: skip
+
+    row = client.get(f"/api/repos/{repo_id}/status").json()
+
+    assert synced is not None
+    assert row["status"] == "syncing"
+    assert row["last_sync_at"] == "2999-01-01T00:00:00Z"
+    assert row["next_sync_at"] == "2999-01-01T00:05:00Z"
+
+
+def test_status_error_and_rate_limited(client, conn):
+    repo_id = _add(client).json()["repo_id"]
+    failure = {"repo_id": repo_id, "error_code": "not_found", "message": "repository not found"}
+    audit.record(conn, audit.Event(ev.SYNC_FAILED, "repo", repo_id, failure))
+    row = status.repo_status(conn, repo_id, now=NOW)
+    assert (row["status"], row["last_error"]) == ("error", "repository not found")
+
+    reset_at = to_rfc3339(NOW + timedelta(minutes=10))
+    conn.execute(
+        "INSERT INTO github_status (id, rate_limit_remaining, rate_limit_reset_at)"
+        " VALUES (1, 0, ?)",
+        (reset_at,),
+    )
+    limited = status.repo_status(conn, repo_id, now=NOW)
+    assert limited["status"] == "rate_limited"
+    assert limited["rate_limit"] == {"remaining": 0, "reset_at": reset_at}
+    after_reset = status.repo_status(conn, repo_id, now=NOW + timedelta(minutes=11))
+    assert after_reset["status"] == "error"
+
+
+def test_cache_reset_wipes_cache_keeps_registry_and_records_event(client, conn):
+    first = _add(client).json()["repo_id"]
+    second = _add(client, "octo/world").json()["repo_id"]
+    insert_cached_item(conn, first, 1)
+    insert_cached_item(conn, second, 2, kind="pr")
+    conn.execute(
+        "INSERT INTO http_cache (url, repo_id, etag, updated_at) VALUES ('u', ?, 'e', 'now')",
+        (first,),
+    )
+
+    one = client.post("/api/cache/reset", json_body={"confirm": "reset", "repo_id": first})
+    assert one.status == 200 and one.json() == {"reset_repo_ids": [first]}
+    assert _count(conn, "github_issues") == 0 and _count(conn, "http_cache") == 0
+    assert _count(conn, "github_pull_requests") == 1
+
+    everything = client.post("/api/cache/reset", json_body={"confirm": "reset"})
+    assert everything.json() == {"reset_repo_ids": [first, second]}
+    assert _count(conn, "github_pull_requests") == 0 and _count(conn, "cache_search") == 0
+    assert _count(conn, "repos") == 2
+    last = audit.list_events(conn, limit=1)[0]
+    assert (last.type, last.payload["repo_ids"]) == (ev.CACHE_RESET, [first, second])
+
+
+def test_cache_reset_needs_the_typed_confirmation_and_a_known_repo(client, conn):
+    repo_id = _add(client).json()["repo_id"]
+    insert_cached_item(conn, repo_id, 1)
+    head = audit.head(conn)
+
+    assert client.post("/api/cache/reset", json_body={"confirm": "yes"}).status == 422
+    missing = client.post("/api/cache/reset", json_body={"confirm": "reset", "repo_id": 99})
+    assert missing.status == 404
+    assert audit.head(conn) == head and _count(conn, "github_issues") == 1
