@@ -8,7 +8,9 @@ All methods are thread-safe: the HTTP handler threads read while a test mutates.
 
 from __future__ import annotations
 
+import math
 import threading
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -184,16 +186,31 @@ class GitHubState:
     ) -> tuple[list[Item], list[tuple]]:
         """The items of an /issues or /pulls listing and their ascending sort keys."""
         params = _listing_params(endpoint, query)
-        cache_key = (repo.id, endpoint, params, since_inclusive)
         with self.lock:
-            hit = self._listings.get(cache_key)
-            if hit and hit[0] == self.version:
-                return hit[1], hit[2]
-            items, keys = _compute_listing(repo, endpoint, params, since_inclusive)
-            self._listings[cache_key] = (self.version, items, keys)
-            while len(self._listings) > _LISTING_CACHE_SIZE:
-                self._listings.popitem(last=False)
-            return items, keys
+            return self._memo((repo.id, endpoint, params, since_inclusive), repo)
+
+    def _memo(self, key: tuple, repo: Repo) -> tuple[list[Item], list[tuple]]:
+        """Listings are memoised per state version: paging one query costs one sort."""
+        hit = self._listings.get(key)
+        if hit and hit[0] == self.version:
+            return hit[1], hit[2]
+        items, keys = self._compute(key, repo)
+        self._listings[key] = (self.version, items, keys)
+        while len(self._listings) > _LISTING_CACHE_SIZE:
+            self._listings.popitem(last=False)
+        return items, keys
+
+    def _compute(self, key: tuple, repo: Repo) -> tuple[list[Item], list[tuple]]:
+        _, endpoint, (state, sort, direction, since), inclusive = key
+        if since is None:
+            return _sorted_listing(repo, endpoint, state, sort, direction)
+        items, keys = self._memo((repo.id, endpoint, (state, sort, direction, None), None), repo)
+        bound = _since_epoch(since)
+        if sort == "updated":  # a since-query per page (sync design a) must stay cheap
+            start, stop = _updated_range(keys, bound, inclusive, direction)
+            return items[start:stop], keys[start:stop]
+        kept = [n for n, item in enumerate(items) if _after(item, bound, inclusive)]
+        return [items[n] for n in kept], [keys[n] for n in kept]
 
     # -- internals -------------------------------------------------------------------------
 
@@ -299,24 +316,32 @@ def _listing_params(endpoint: str, query: dict[str, str]) -> tuple[str, str, str
     return state, sort, direction, since
 
 
-def _compute_listing(repo: Repo, endpoint: str, params: tuple, since_inclusive: bool):
-    state, sort, direction, since = params
+def _sorted_listing(repo: Repo, endpoint: str, state: str, sort: str, direction: str):
     items = [i for i in repo.live_items() if endpoint == "issues" or i.is_pr]
     if state != "all":
         items = [i for i in items if i.state == state]
-    if since is not None:
-        items = _since(items, since, since_inclusive)
     sign = 1 if direction == "asc" else -1
     value = _SORT_VALUES[sort]
     keyed = sorted(((sign * value(i), sign * i.number), i) for i in items)
     return [i for _, i in keyed], [k for k, _ in keyed]
 
 
-def _since(items: list[Item], since: str, inclusive: bool) -> list[Item]:
+def _since_epoch(since: str) -> int:
     try:
-        bound = epoch(iso(since if since.endswith("Z") or "+" in since else since + "Z"))
+        return epoch(iso(since if since.endswith("Z") or "+" in since else since + "Z"))
     except ValueError as err:
         raise QueryError(f"invalid since {since!r}") from err
-    if inclusive:
-        return [i for i in items if epoch(i.updated_at) >= bound]
-    return [i for i in items if epoch(i.updated_at) > bound]
+
+
+def _updated_range(keys: list[tuple], bound: int, inclusive: bool, direction: str):
+    """The slice of an updated-sorted listing whose items pass the `since` bound."""
+    if direction == "asc":
+        lo = (bound, -math.inf) if inclusive else (bound, math.inf)
+        return bisect_left(keys, lo), len(keys)
+    hi = (-bound, math.inf) if inclusive else (-bound, -math.inf)
+    return 0, bisect_left(keys, hi)
+
+
+def _after(item: Item, bound: int, inclusive: bool) -> bool:
+    updated = epoch(item.updated_at)
+    return updated >= bound if inclusive else updated > bound
