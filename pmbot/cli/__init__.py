@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "pmbot.cli.db",
     "pmbot.cli.audit",
     "pmbot.cli.ops",
+    "pmbot.cli.ui",
     "pmbot.cli.serve",
     "pmbot.cli.repos",
     "pmbot.cli.sync",

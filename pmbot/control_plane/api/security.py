@@ -5,8 +5,9 @@
 - CSRF, for every state-changing method, body or not: the custom header
   `X-PMBot-Request: 1` (a cross-site page cannot send it without a CORS
   preflight, which this server never grants), `Origin` (when sent) equal to
-  this server's, `Sec-Fetch-Site` absent or `same-origin`, and a JSON
-  content type whenever there is a body.
+  this server's or named in `PMBOT_ALLOWED_HOSTS` (the compose ui proxy's),
+  `Sec-Fetch-Site` absent or `same-origin`, and a JSON content type whenever
+  there is a body.
 - No CORS headers and no cookies are ever sent.
 """
 
