@@ -1,20 +1,371 @@
 """The local cache of GitHub issues and pull requests: the write side.
 
 Owns `github_issues`, `github_pull_requests`, the `cache_search` full-text
-index and the `http_cache` validators. Cached payloads are data, not events:
-callers record the audit event that says a page was committed.
+index, the `http_cache` validators and the `sync_resume` rows. Cached payloads
+are data, not events: callers record the audit event that says a page was
+committed, in the same transaction as these writes.
+
+Policies:
+- Upserts are idempotent and write only rows that changed: a row changed when
+  any list column, its body or its `gone` mark differs from what is stored.
+  Each write returns the count delta it caused, from the previous
+  (kind, state, gone) of every row, so `repo_counts` stays exact. Counts cover
+  rows that are not `gone`.
+- `cache_search` has one row per item at a deterministic rowid,
+  `repo_id << 33 | number << 1 | is_pr`, so an item's search row is found
+  without a scan (delete + insert on update) and a repo's rows are one rowid
+  range.
+- A PR's /pulls details (draft, merged_at, head/base ref, the /pulls payload)
+  are fresh when `details_updated_at >= updated_at`; an issues-stream update
+  makes them stale until the next /pulls pass.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
-CACHE_TABLES = ("github_issues", "github_pull_requests", "cache_search", "http_cache")
+from pmbot.shared.timeutil import now_rfc3339
+
+_ROWID_REPO_SHIFT = 33
+_COLUMNS = (
+    "state, title, user_login, labels_json, comments, created_at, updated_at, closed_at, html_url"
+)
 
 
-def delete_repo_cache(conn: sqlite3.Connection, repo_ids: Iterable[int]) -> None:
-    """Drop every cached row, search entry and ETag of these repos (caller's transaction)."""
+@dataclass(frozen=True)
+class Kind:
+    """Where one kind of item lives: its table, number column and count prefix."""
+
+    name: str  # 'issue' | 'pr' (the cache_search kind)
+    table: str
+    number: str
+    counts: str  # prefix of the repo_counts keys
+
+
+ISSUE = Kind("issue", "github_issues", "issue_number", "issues")
+PR = Kind("pr", "github_pull_requests", "pr_number", "prs")
+
+
+@dataclass
+class PageWrite:
+    """What one page did to the cache: rows written and the count delta."""
+
+    changed: int = 0
+    prs_changed: int = 0
+    delta: dict[str, int] = field(default_factory=dict)
+
+    def add(self, key: str, amount: int) -> None:
+        self.delta[key] = self.delta.get(key, 0) + amount
+
+
+def search_rowid(repo_id: int, kind: Kind, number: int) -> int:
+    return (repo_id << _ROWID_REPO_SHIFT) | (number << 1) | (kind is PR)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, as stored in payload_json."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+# -- the issues stream -----------------------------------------------------------------------
+
+
+def upsert_issue_page(conn: sqlite3.Connection, repo_id: int, items: list[dict]) -> PageWrite:
+    """Write one page of the issues listing (issues and PRs); caller's transaction."""
+    write = PageWrite()
+    for kind in (ISSUE, PR):
+        group = {i["number"]: i for i in items if ("pull_request" in i) == (kind is PR)}
+        if group:
+            _upsert_group(conn, repo_id, kind, group, write)
+    return write
+
+
+def _upsert_group(
+    conn: sqlite3.Connection, repo_id: int, kind: Kind, items: dict[int, dict], write: PageWrite
+) -> None:
+    previous = _previous_rows(conn, repo_id, kind, list(items))
+    changed = []
+    for number, item in items.items():
+        columns, body = _list_columns(item), item.get("body") or ""
+        old = previous.get(number)
+        if old is not None and old == (columns, None, body):
+            continue
+        changed.append((number, item, columns, body))
+        if old is not None and old[1] is None:
+            write.add(f"{kind.counts}_{old[0][0]}", -1)
+        write.add(f"{kind.counts}_{columns[0]}", 1)
+    if changed:
+        _write_rows(conn, repo_id, kind, changed)
+        _replace_search_rows(conn, repo_id, kind, changed, previous)
+    write.changed += len(changed)
+    write.prs_changed += len(changed) if kind is PR else 0
+
+
+def _list_columns(item: dict) -> tuple:
+    labels = [label["name"] if isinstance(label, dict) else label for label in item["labels"]]
+    return (
+        item["state"],
+        item["title"],
+        (item.get("user") or {}).get("login"),
+        dumps(labels),
+        item.get("comments") or 0,
+        item["created_at"],
+        item["updated_at"],
+        item.get("closed_at"),
+        item["html_url"],
+    )
+
+
+def _previous_rows(
+    conn: sqlite3.Connection, repo_id: int, kind: Kind, numbers: list[int]
+) -> dict[int, tuple]:
+    """number → (list columns, gone, body) of the rows already cached."""
+    marks = ",".join("?" * len(numbers))
+    rows = conn.execute(
+        f"SELECT {kind.number}, {_COLUMNS}, gone FROM {kind.table}"
+        f" WHERE repo_id = ? AND {kind.number} IN ({marks})",
+        (repo_id, *numbers),
+    ).fetchall()
+    if not rows:
+        return {}
+    bodies = _search_bodies(conn, repo_id, kind, [r[0] for r in rows])
+    return {r[0]: (tuple(r[1:10]), r[10], bodies.get(r[0], "")) for r in rows}
+
+
+def _search_bodies(
+    conn: sqlite3.Connection, repo_id: int, kind: Kind, numbers: list[int]
+) -> dict[int, str]:
+    rowids = [search_rowid(repo_id, kind, n) for n in numbers]
+    marks = ",".join("?" * len(rowids))
+    rows = conn.execute(
+        f"SELECT number, body FROM cache_search WHERE rowid IN ({marks})", rowids
+    ).fetchall()
+    return {int(r[0]): r[1] for r in rows}
+
+
+def _write_rows(conn: sqlite3.Connection, repo_id: int, kind: Kind, changed: list) -> None:
+    if kind is ISSUE:
+        conn.executemany(
+            f"INSERT INTO github_issues (repo_id, issue_number, {_COLUMNS}, payload_json)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (repo_id, issue_number) DO UPDATE SET"
+            f" {_assign(_COLUMNS)}, gone = NULL, moved_to = NULL,"
+            " payload_json = excluded.payload_json",
+            [(repo_id, n, *cols, dumps(item)) for n, item, cols, _ in changed],
+        )
+        return
+    # The issue view of a PR may carry draft and merged_at; /pulls fills the rest later.
+    conn.executemany(
+        f"INSERT INTO github_pull_requests (repo_id, pr_number, {_COLUMNS}, draft, merged_at,"
+        " payload_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (repo_id, pr_number) DO UPDATE SET"
+        f" {_assign(_COLUMNS)}, gone = NULL, moved_to = NULL,"
+        " draft = coalesce(excluded.draft, draft), merged_at = coalesce(excluded.merged_at,"
+        " merged_at), payload_json = excluded.payload_json",
+        [
+            (repo_id, n, *cols, item.get("draft"), item["pull_request"].get("merged_at"),
+             dumps(item))
+            for n, item, cols, _ in changed
+        ],
+    )  # fmt: skip
+
+
+def _assign(columns: str) -> str:
+    return ", ".join(f"{c} = excluded.{c}" for c in columns.split(", "))
+
+
+def _replace_search_rows(
+    conn: sqlite3.Connection, repo_id: int, kind: Kind, changed: list, previous: dict
+) -> None:
+    stale = [(search_rowid(repo_id, kind, n),) for n, *_ in changed if n in previous]
+    if stale:
+        conn.executemany("DELETE FROM cache_search WHERE rowid = ?", stale)
+    conn.executemany(
+        "INSERT INTO cache_search (rowid, title, body, repo_id, kind, number)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (search_rowid(repo_id, kind, n), cols[1], body, repo_id, kind.name, n)
+            for n, _, cols, body in changed
+        ],
+    )
+
+
+# -- /pulls details --------------------------------------------------------------------------
+
+
+def apply_pull_details(conn: sqlite3.Connection, repo_id: int, pulls: list[dict]) -> int:
+    """Store /pulls objects for cached PRs whose details are stale; returns rows written.
+
+    PRs not in the cache are skipped: their list columns come from the issues stream.
+    """
+    if not pulls:
+        return 0
+    numbers = [p["number"] for p in pulls]
+    marks = ",".join("?" * len(numbers))
+    fresh_as_of = {
+        r[0]: (r[1], r[2])
+        for r in conn.execute(
+            "SELECT pr_number, updated_at, details_updated_at FROM github_pull_requests"
+            f" WHERE repo_id = ? AND pr_number IN ({marks})",
+            (repo_id, *numbers),
+        )
+    }
+    rows = []
+    for pull in pulls:
+        known = fresh_as_of.get(pull["number"])
+        if known is None:
+            continue
+        as_of = max(known[0], pull["updated_at"])
+        if known[1] is None or known[1] < as_of:
+            rows.append(_details_row(repo_id, pull, as_of))
+    conn.executemany(
+        "UPDATE github_pull_requests SET draft = ?, merged_at = ?, head_ref = ?, base_ref = ?,"
+        " payload_json = ?, details_updated_at = ? WHERE repo_id = ? AND pr_number = ?",
+        rows,
+    )
+    return len(rows)
+
+
+def _details_row(repo_id: int, pull: dict, as_of: str) -> tuple:
+    draft = pull.get("draft")
+    return (
+        None if draft is None else int(draft),
+        pull.get("merged_at"),
+        (pull.get("head") or {}).get("ref"),
+        (pull.get("base") or {}).get("ref"),
+        dumps(pull),
+        as_of,
+        repo_id,
+        pull["number"],
+    )
+
+
+def stale_details_floor(conn: sqlite3.Connection, repo_id: int) -> str | None:
+    """The oldest updated_at among PRs whose /pulls details are stale, or None."""
+    return conn.execute(
+        "SELECT min(updated_at) FROM github_pull_requests WHERE repo_id = ? AND gone IS NULL"
+        " AND (details_updated_at IS NULL OR details_updated_at < updated_at)",
+        (repo_id,),
+    ).fetchone()[0]
+
+
+def settle_details(conn: sqlite3.Connection, repo_id: int, before: str) -> None:
+    """After a full /pulls pass: PRs it did not show (updated before `before`) count as
+    checked, so a PR missing from /pulls cannot make every later refresh list it again."""
+    conn.execute(
+        "UPDATE github_pull_requests SET details_updated_at = updated_at WHERE repo_id = ?"
+        " AND (details_updated_at IS NULL OR details_updated_at < updated_at)"
+        " AND updated_at < ?",
+        (repo_id, before),
+    )
+
+
+# -- reconciliation --------------------------------------------------------------------------
+
+
+def open_numbers(conn: sqlite3.Connection, repo_id: int) -> dict[int, Kind]:
+    """Cached open items that are not gone: number → kind."""
+    found = {}
+    for kind in (ISSUE, PR):
+        rows = conn.execute(
+            f"SELECT {kind.number} FROM {kind.table}"
+            " WHERE repo_id = ? AND state = 'open' AND gone IS NULL",
+            (repo_id,),
+        )
+        found.update((r[0], kind) for r in rows)
+    return found
+
+
+def mark_gone(
+    conn: sqlite3.Connection, repo_id: int, marks: list[tuple[Kind, int, str, str | None]]
+) -> dict[str, int]:
+    """Mark (kind, number, gone, moved_to) rows gone; returns the count delta."""
+    write = PageWrite()
+    for kind, number, gone, moved_to in marks:
+        row = conn.execute(
+            f"SELECT state, gone FROM {kind.table} WHERE repo_id = ? AND {kind.number} = ?",
+            (repo_id, number),
+        ).fetchone()
+        if row is None or row[1] is not None:
+            continue
+        conn.execute(
+            f"UPDATE {kind.table} SET gone = ?, moved_to = ?"
+            f" WHERE repo_id = ? AND {kind.number} = ?",
+            (gone, moved_to, repo_id, number),
+        )
+        write.add(f"{kind.counts}_{row[0]}", -1)
+    return write.delta
+
+
+# -- conditional-request validators ----------------------------------------------------------
+
+
+def get_etag(conn: sqlite3.Connection, url: str) -> str | None:
+    row = conn.execute("SELECT etag FROM http_cache WHERE url = ?", (url,)).fetchone()
+    return row[0] if row else None
+
+
+def save_validator(
+    conn: sqlite3.Connection, repo_id: int, url: str, etag: str | None, last_modified: str | None
+) -> None:
+    """Keep the validator of `url`, dropping this repo's others of the same listing: only the
+    current refresh URL is ever asked again, and a stale one must not grow the table."""
+    listing = url.split("?", 1)[0] + "?%"
+    conn.execute(
+        "DELETE FROM http_cache WHERE repo_id = ? AND url LIKE ? AND url != ?",
+        (repo_id, listing, url),
+    )
+    conn.execute(
+        "INSERT INTO http_cache (url, repo_id, etag, last_modified, updated_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET repo_id = excluded.repo_id,"
+        " etag = excluded.etag, last_modified = excluded.last_modified,"
+        " updated_at = excluded.updated_at",
+        (url, repo_id, etag, last_modified, now_rfc3339()),
+    )
+
+
+# -- resume state ----------------------------------------------------------------------------
+
+
+def load_resume(conn: sqlite3.Connection, repo_id: int, stream: str) -> dict | None:
+    row = conn.execute(
+        "SELECT state_json FROM sync_resume WHERE repo_id = ? AND stream = ?", (repo_id, stream)
+    ).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def save_resume(conn: sqlite3.Connection, repo_id: int, stream: str, state: dict | None) -> None:
+    """Store where the stream's pass continues, or clear it (`state=None`) when it is done."""
+    if state is None:
+        conn.execute("DELETE FROM sync_resume WHERE repo_id = ? AND stream = ?", (repo_id, stream))
+        return
+    conn.execute(
+        "INSERT INTO sync_resume (repo_id, stream, state_json) VALUES (?, ?, ?)"
+        " ON CONFLICT (repo_id, stream) DO UPDATE SET state_json = excluded.state_json",
+        (repo_id, stream, dumps(state)),
+    )
+
+
+# -- reset -----------------------------------------------------------------------------------
+
+
+def reset_cache(conn: sqlite3.Connection, repo_ids: Iterable[int]) -> None:
+    """Drop every cached row, search entry, validator and resume row of these repos.
+
+    Runs in the caller's transaction; the caller records `cache.reset` with it.
+    """
     for repo_id in repo_ids:
-        for table in CACHE_TABLES:
+        for table in ("github_issues", "github_pull_requests", "http_cache", "sync_resume"):
             conn.execute(f"DELETE FROM {table} WHERE repo_id = ?", (repo_id,))
+        conn.execute(
+            "DELETE FROM cache_search WHERE rowid BETWEEN ? AND ?",
+            (repo_id << _ROWID_REPO_SHIFT, ((repo_id + 1) << _ROWID_REPO_SHIFT) - 1),
+        )
+
+
+# The registry's name for the same wipe (`remove_repo`).
+delete_repo_cache = reset_cache

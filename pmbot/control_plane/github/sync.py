@@ -1,0 +1,490 @@
+"""Incremental sync of one repo's issues and pull requests into the local cache.
+
+Interface (worker.py and the CLI build on it):
+
+    sync_repo(conn, client, repo_id, *, settings, reconcile=False, on_progress=None,
+              should_stop=None) -> SyncResult
+        An import (repo never synced, or after a cache reset) or an incremental refresh.
+        Each page commits in ONE transaction: cache upserts, the page's http_cache
+        validator, the resume position, the cursor move and its `sync.page_committed`
+        event. `sync.completed` is recorded when anything changed or the repo's projected
+        status is not 'ok'; a no-change refresh appends no event. `on_progress(SyncProgress)`
+        runs after each committed page. `should_stop()` is checked before every request
+        after the first: when it returns True, sync_repo RETURNS EARLY with a partial
+        SyncResult of what was committed (no `sync.completed`); the next call resumes at
+        the first uncommitted page. GitHub failures propagate as the client's GitHubError
+        subclasses after the pages before them were committed; the worker decides retries.
+    record_failure(conn, repo_id, error, *, attempt, next_retry_at) -> bool
+        Appends `sync.failed` only when the repo's error state changes.
+    reconcile_repo(conn, client, repo_id, *, settings) -> int
+        Finds cached open items that left GitHub's listings and marks them gone.
+
+Design (ARCHITECTURE.md "Sync semantics"):
+- Issues stream, refresh: design (b). One pass lists `state=all&sort=updated&direction=desc
+  &since=cursor−overlap`, following `Link` verbatim. The cursor (greatest `updated_at` in
+  GitHub's data) moves only on the pass's last page, to the newest `updated_at` of its first
+  page: anything changed while the pass pages is newer than that, so the next pass sees it,
+  and an update moves an item to the front, which only duplicates later items, never skips
+  them. A crash resumes from the next URL stored in `sync_resume` with each page. Page 1's
+  ETag is stored with it; after a pass that moved the cursor, page 1 of the new refresh URL
+  is fetched once more (it is the next poll's URL), so an unchanged repo then costs one
+  request answered 304 (0 rate limit). `since` is inclusive or exclusive on GitHub:
+  the overlap (at least 1 s) covers both.
+- Issues stream, import: first the open items updated before the window, oldest first by
+  keyset (design (a): each query restarts at `since = last updated_at − 1 s`, de-duplicated
+  by the idempotent upsert, following `Link` only inside a same-second burst larger than a
+  page), so closing or editing an item mid-listing cannot shift another out of view. Then
+  the window itself, `settings.sync_closed_days` back from GitHub's `Date` header, as a
+  refresh pass with `since = window start`. An empty repo's cursor is window start +
+  overlap (GitHub's clock, not ours), so its refresh URL is stable too.
+- PR details: `/pulls?state=all&sort=updated&direction=desc`, listed only when the issues
+  stream left PRs with stale details, and only down to the oldest of them.
+- Limits: a close or delete inside a >100-item same-second burst while the keyset listing
+  follows `Link` through it can hide one other item of that burst from the import until it
+  next changes; a pass whose page 1 shows nothing newer than the cursor stops there, so
+  past 100 items inside the overlap window only page 1 is re-read.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from pmbot.control_plane import audit
+from pmbot.control_plane.audit import events as ev
+from pmbot.control_plane.db import transaction
+from pmbot.control_plane.github import cache
+from pmbot.control_plane.github.protocol import Gone, NotFound
+from pmbot.control_plane.registry import get_repo
+from pmbot.shared.logs import redact
+from pmbot.shared.settings import Settings
+from pmbot.shared.timeutil import parse_rfc3339, to_rfc3339, utc_now
+
+PER_PAGE = 100
+MAX_PASSES = 3  # a pass that moved the cursor is followed by one that primes the next URL
+ISSUES, PRS = "issues", "prs"
+FAILURE_MESSAGES = {
+    "not_found": "repository not found or token lacks access",
+    "unauthorized": "token missing or invalid",
+}
+
+
+@dataclass
+class SyncProgress:
+    """Passed to `on_progress` after each committed page (running totals)."""
+
+    items: int
+    pages: int
+    requests: int
+    stream: str
+
+
+@dataclass
+class SyncResult:
+    changed_items: int
+    pages: int
+    requests: int
+    not_modified: int
+    issues_cursor: str | None
+    prs_cursor: str | None
+    event_recorded: bool
+
+
+class _Stopped(Exception):
+    """`should_stop()` returned True: unwind to sync_repo, which returns what was committed."""
+
+
+@dataclass
+class _Run:
+    """One call's connection, client, repo and running totals."""
+
+    conn: sqlite3.Connection
+    client: Any
+    settings: Settings
+    repo_id: int
+    full_name: str
+    on_progress: Callable[[SyncProgress], None] | None = None
+    should_stop: Callable[[], bool] | None = None
+    items: int = 0
+    changed: int = 0
+    pages: int = 0
+    requests: int = 0
+    not_modified: int = 0
+    events: int = 0
+
+    def get(self, url: str, *, etag: str | None = None, listing: bool = True) -> Any:
+        """One request, after asking `should_stop` (between pages, never before the first)."""
+        if self.requests and self.should_stop is not None and self.should_stop():
+            raise _Stopped
+        self.requests += 1
+        response = self.client.get(url, etag=etag)
+        self.not_modified += bool(response.not_modified)
+        if listing and response.redirected_from:
+            _note_rename(self, response)
+        return response
+
+    def record(self, event_type: str, payload: dict) -> None:
+        audit.record(self.conn, audit.Event(event_type, "repo", self.repo_id, payload))
+        self.events += 1
+
+    def page_done(self, stream: str, items: int, changed: int) -> None:
+        self.pages += 1
+        self.items += items
+        self.changed += changed
+        if self.on_progress is not None:
+            self.on_progress(SyncProgress(self.items, self.pages, self.requests, stream))
+
+    def cursor(self, stream: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT issues_cursor, prs_cursor FROM repo_sync_state WHERE repo_id = ?",
+            (self.repo_id,),
+        ).fetchone()
+        return None if row is None else row[0 if stream == ISSUES else 1]
+
+    def result(self) -> SyncResult:
+        return SyncResult(
+            changed_items=self.changed,
+            pages=self.pages,
+            requests=self.requests,
+            not_modified=self.not_modified,
+            issues_cursor=self.cursor(ISSUES),
+            prs_cursor=self.cursor(PRS),
+            event_recorded=self.events > 0,
+        )
+
+
+def _start(conn, client, repo_id: int, settings: Settings, **callbacks) -> _Run:
+    return _Run(conn, client, settings, repo_id, get_repo(conn, repo_id).full_name, **callbacks)
+
+
+# -- public functions ------------------------------------------------------------------------
+
+
+def sync_repo(
+    conn: sqlite3.Connection,
+    client: Any,
+    repo_id: int,
+    *,
+    settings: Settings,
+    reconcile: bool = False,
+    on_progress: Callable[[SyncProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> SyncResult:
+    """Import or refresh one repo; see the module docstring for the contract."""
+    run = _start(conn, client, repo_id, settings, on_progress=on_progress, should_stop=should_stop)
+    try:
+        _sync_issues(run)
+        _sync_prs(run)
+        if reconcile:
+            run.changed += _reconcile(run)
+    except _Stopped:
+        return run.result()
+    if run.changed or get_repo(conn, repo_id).status != "ok":
+        with transaction(conn):
+            run.record(ev.SYNC_COMPLETED, _completed_payload(run))
+    return run.result()
+
+
+def _completed_payload(run: _Run) -> dict:
+    return {
+        "repo_id": run.repo_id,
+        "changed_items": run.changed,
+        "pages": run.pages,
+        "requests": run.requests,
+        "issues_cursor": run.cursor(ISSUES),
+        "prs_cursor": run.cursor(PRS),
+    }
+
+
+def record_failure(
+    conn: sqlite3.Connection,
+    repo_id: int,
+    error: BaseException,
+    *,
+    attempt: int,
+    next_retry_at: str | None,
+) -> bool:
+    """Append `sync.failed` when the repo's error state changes; True if it did."""
+    code, message = failure_message(error)
+    with transaction(conn):
+        repo = get_repo(conn, repo_id)
+        if (repo.status, repo.last_error_code, repo.last_error) == ("error", code, message):
+            return False
+        payload = {
+            "repo_id": repo_id,
+            "error_code": code,
+            "message": message,
+            "attempt": attempt,
+            "next_retry_at": next_retry_at,
+        }
+        audit.record(conn, audit.Event(ev.SYNC_FAILED, "repo", repo_id, payload))
+    return True
+
+
+def failure_message(error: BaseException) -> tuple[str, str]:
+    """(error_code, one-line operator message) for a failed sync; never carries a token."""
+    code = getattr(error, "code", None) or "error"  # RateLimited's is "rate_limited"
+    text = FAILURE_MESSAGES.get(code) or " ".join(str(error).split()) or type(error).__name__
+    return code, redact(text)[:300]
+
+
+def reconcile_repo(
+    conn: sqlite3.Connection, client: Any, repo_id: int, *, settings: Settings
+) -> int:
+    """Mark cached open items that GitHub no longer lists as gone; returns how many."""
+    return _reconcile(_start(conn, client, repo_id, settings))
+
+
+# -- issues stream ---------------------------------------------------------------------------
+
+
+def _sync_issues(run: _Run) -> None:
+    state = cache.load_resume(run.conn, run.repo_id, ISSUES)
+    if state is None and run.cursor(ISSUES) is None:
+        state = {"phase": "backlog"}
+    if state is not None and state["phase"] == "backlog":
+        state = _import_backlog(run, state)
+    state = state or _pass_state(run, run.cursor(ISSUES))
+    for _ in range(MAX_PASSES):
+        cursor = _issues_pass(run, state)
+        if cursor == state["basis"]:
+            return
+        state = _pass_state(run, cursor)
+
+
+def _pass_state(run: _Run, basis: str) -> dict:
+    return {"phase": "pass", "basis": basis, "since": _shift(basis, -_overlap(run))}
+
+
+def _issues_pass(run: _Run, state: dict) -> str:
+    """One descending pass (resumed at `next_url` if stored); returns the new cursor."""
+    basis, url = state["basis"], state.get("next_url")
+    first = url is None
+    if first:
+        url = _issues_path(run.full_name, "all", "desc", state["since"])
+        response = run.get(url, etag=cache.get_etag(run.conn, url))
+        if response.not_modified:
+            return basis
+    else:
+        response = run.get(url)
+    while True:
+        items = response.data
+        if first:
+            top = items[0]["updated_at"] if items else basis
+            state = {**state, "pass_cursor": max(basis, top)}
+        done = not response.next_url or (first and _nothing_new(items, basis))
+        resume = None if done else {**state, "next_url": response.next_url}
+        moved = done and state["pass_cursor"] != run.cursor(ISSUES)
+        validator = (url, response) if first else None
+        _issues_page(run, items, resume, state["pass_cursor"] if moved else None, validator)
+        if done:
+            return state["pass_cursor"]
+        first, response = False, run.get(response.next_url)
+
+
+def _nothing_new(items: list[dict], basis: str) -> bool:
+    """Page 1 holds nothing newer than the cursor and reaches below the cursor's second."""
+    return bool(items) and items[0]["updated_at"] <= basis and items[-1]["updated_at"] < basis
+
+
+def _import_backlog(run: _Run, state: dict) -> dict:
+    """Import phase 1: open items updated before the window, oldest first, by keyset.
+
+    Returns the state of the pass that imports the window itself.
+    """
+    while True:
+        url = state.get("next_url") or _issues_path(
+            run.full_name, "open", "asc", state.get("since")
+        )
+        response = run.get(url)
+        window = state.get("window_start") or _window_start(response, run.settings)
+        state = {**state, "window_start": window}
+        following = _backlog_next(state, response)
+        resume = following or _pass_state(run, _shift(window, _overlap(run)))
+        _issues_page(run, response.data, resume, None, None)
+        if following is None:
+            return resume
+        state = following
+
+
+def _backlog_next(state: dict, response: Any) -> dict | None:
+    """Where the keyset listing continues, or None when the backlog is done."""
+    items = response.data
+    if not items or not response.next_url or items[-1]["updated_at"] >= state["window_start"]:
+        return None
+    since = _shift(items[-1]["updated_at"], -1)
+    if state.get("since") is None or since > state["since"]:
+        return {**state, "since": since, "next_url": None}
+    return {**state, "next_url": response.next_url}  # a same-second burst: page through it
+
+
+def _window_start(response: Any, settings: Settings) -> str:
+    """`sync_closed_days` before GitHub's own clock (the Date header), whole seconds."""
+    try:
+        now = parsedate_to_datetime(response.headers["date"])
+    except (KeyError, TypeError, ValueError):
+        now = utc_now()  # no usable Date header: the local clock is the only one left
+    start = now - timedelta(days=settings.sync_closed_days)
+    return to_rfc3339(start.replace(microsecond=0))
+
+
+def _issues_page(
+    run: _Run, items: list[dict], resume: dict | None, cursor: str | None, validator
+) -> None:
+    with transaction(run.conn):
+        write = cache.upsert_issue_page(run.conn, run.repo_id, items)
+        if validator is not None:
+            url, response = validator
+            cache.save_validator(run.conn, run.repo_id, url, response.etag, response.last_modified)
+        cache.save_resume(run.conn, run.repo_id, ISSUES, resume)
+        _record_page(run, ISSUES, len(items), write.changed, write.delta, cursor)
+    run.page_done(ISSUES, len(items), write.changed)
+
+
+def _record_page(
+    run: _Run, stream: str, items: int, changed: int, delta: dict, cursor: str | None
+) -> None:
+    if changed or cursor is not None:
+        payload = {
+            "repo_id": run.repo_id,
+            "stream": stream,
+            "cursor": cursor,
+            "items": items,
+            "changed": changed,
+            "delta": {k: v for k, v in delta.items() if v},
+        }
+        run.record(ev.SYNC_PAGE_COMMITTED, payload)
+
+
+# -- pull request details --------------------------------------------------------------------
+
+
+def _sync_prs(run: _Run) -> None:
+    """List /pulls newest first down to the oldest PR whose details are stale."""
+    state = cache.load_resume(run.conn, run.repo_id, PRS)
+    if state is None:
+        floor = cache.stale_details_floor(run.conn, run.repo_id)
+        if floor is None:
+            return
+        state = {"floor": floor, "first": True}
+    response = run.get(state.get("next_url") or _pulls_path(run.full_name))
+    while True:
+        items = response.data
+        if state.pop("first", False):
+            state["top"] = items[0]["updated_at"] if items else None
+        done = not response.next_url or not items or items[-1]["updated_at"] < state["floor"]
+        resume = None if done else {**state, "next_url": response.next_url}
+        _pulls_page(run, items, resume, state["top"] if done else None)
+        if done:
+            return
+        response = run.get(response.next_url)
+
+
+def _pulls_page(run: _Run, items: list[dict], resume: dict | None, top: str | None) -> None:
+    """Commit one /pulls page; on the last page (`resume` None) settle the pass."""
+    with transaction(run.conn):
+        written = cache.apply_pull_details(run.conn, run.repo_id, items)
+        cursor = None
+        if resume is None:
+            cache.settle_details(run.conn, run.repo_id, top)
+            old = run.cursor(PRS)
+            cursor = top if top is not None and (old is None or top > old) else None
+        cache.save_resume(run.conn, run.repo_id, PRS, resume)
+        _record_page(run, PRS, len(items), written, {}, cursor)
+    run.page_done(PRS, len(items), written)
+
+
+# -- reconciliation --------------------------------------------------------------------------
+
+
+def _reconcile(run: _Run) -> int:
+    """Cached open items missing from GitHub's open listing are fetched one by one:
+    410 → deleted; 301 to another repo → transferred (moved_to `owner/name#n`); 404 →
+    transferred somewhere the token cannot see (moved_to unknown). An item that answers
+    200 was merely closed, which the issues stream records."""
+    cached = cache.open_numbers(run.conn, run.repo_id)
+    if not cached:
+        return 0
+    listed: set[int] = set()
+    response = run.get(_issues_path(run.full_name, "open", "desc", None))
+    while True:
+        listed.update(item["number"] for item in response.data)
+        if not response.next_url:
+            break
+        response = run.get(response.next_url)
+    marks = [_check_item(run, kind, n) for n, kind in sorted(cached.items()) if n not in listed]
+    marks = [m for m in marks if m is not None]
+    if marks:
+        with transaction(run.conn):
+            delta = cache.mark_gone(run.conn, run.repo_id, marks)
+            gone = [
+                {"kind": k.name, "number": n, "gone": g, "moved_to": to} for k, n, g, to in marks
+            ]
+            run.record(ev.SYNC_RECONCILED, {"repo_id": run.repo_id, "gone": gone, "delta": delta})
+    return len(marks)
+
+
+def _check_item(run: _Run, kind: cache.Kind, number: int) -> tuple | None:
+    try:
+        response = run.get(f"/repos/{run.full_name}/issues/{number}", listing=False)
+    except Gone:
+        return (kind, number, "deleted", None)
+    except NotFound:
+        return (kind, number, "transferred", None)
+    home = _repo_path(response.url)
+    if response.redirected_from and home and home[0].lower() != run.full_name.lower():
+        return (kind, number, "transferred", f"{home[0]}#{home[1].rsplit('/', 1)[-1]}")
+    return None
+
+
+# -- renames ---------------------------------------------------------------------------------
+
+
+def _note_rename(run: _Run, response: Any) -> None:
+    """A listing answered from a new repo path (301): record `repo.renamed` once."""
+    home = _repo_path(response.url)
+    if home is None and response.data:
+        home = _repo_path(response.data[0].get("repository_url", ""))
+    if home is None or home[0] == run.full_name:
+        return
+    with transaction(run.conn):
+        payload = {"repo_id": run.repo_id, "full_name": home[0], "old_full_name": run.full_name}
+        run.record(ev.REPO_RENAMED, payload)
+    run.full_name = home[0]
+
+
+def _repo_path(url: str) -> tuple[str, str] | None:
+    """(`owner/name`, rest of the path) of a `/repos/owner/name/...` URL, else None."""
+    parts = urlsplit(url).path.split("/")
+    if len(parts) < 4 or parts[1] != "repos":
+        return None
+    return f"{parts[2]}/{parts[3]}", "/".join(parts[4:])
+
+
+# -- URLs and time ---------------------------------------------------------------------------
+
+
+def _issues_path(full_name: str, state: str, direction: str, since: str | None) -> str:
+    params = {"state": state, "sort": "updated", "direction": direction, "per_page": PER_PAGE}
+    if since is not None:  # "everything" omits since (since=1970 has returned nothing)
+        params["since"] = since
+    return f"/repos/{full_name}/issues?{urlencode(params)}"
+
+
+def _pulls_path(full_name: str) -> str:
+    params = {"state": "all", "sort": "updated", "direction": "desc", "per_page": PER_PAGE}
+    return f"/repos/{full_name}/pulls?{urlencode(params)}"
+
+
+def _overlap(run: _Run) -> int:
+    """At least one second, so an exclusive `since` still re-reads the cursor's second."""
+    return max(1, run.settings.sync_overlap_seconds)
+
+
+def _shift(stamp: str, seconds: int) -> str:
+    return to_rfc3339(parse_rfc3339(stamp) + timedelta(seconds=seconds))

@@ -1,0 +1,585 @@
+"""The incremental sync against the real fake GitHub: after every scenario the cache equals
+the fake's ground truth, counts equal a COUNT over the cache, and the audit log verifies and
+rebuilds clean."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pmbot.control_plane import registry
+from pmbot.control_plane.audit import rebuild, verify
+from pmbot.control_plane.db import transaction
+from pmbot.control_plane.github import cache, sync
+from pmbot.control_plane.github.client import GitHubClient
+from pmbot.control_plane.github.protocol import (
+    MalformedResponse,
+    NotFound,
+    RateLimited,
+    ServerError,
+    Unauthorized,
+)
+from tests.fake_github import FakeGitHub
+
+REPO = "acme/widgets"
+TOKEN = "ghp_" + "SyncTestToken0123456789" * 2
+COUNT_KEYS = ("issues_open", "issues_closed", "prs_open", "prs_closed")
+
+
+class Clock:
+    """GitHub's clock for the fake: moves only when a test says so."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start.replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime.now(UTC))
+
+
+@pytest.fixture
+def fake(clock):
+    with FakeGitHub(TOKEN, clock=clock) as server:
+        server.add_repo(REPO)
+        yield server
+
+
+@pytest.fixture
+def gh(fake) -> GitHubClient:
+    return GitHubClient(fake.base_url, TOKEN, sleep=lambda _s: None)
+
+
+@pytest.fixture
+def cfg(settings, fake):
+    return replace(settings, github_api_base=fake.base_url, sync_closed_days=90)
+
+
+@pytest.fixture
+def repo_id(conn) -> int:
+    return registry.add_repo(conn, REPO).repo_id
+
+
+def run(conn, gh, repo_id, cfg, **options) -> sync.SyncResult:
+    return sync.sync_repo(conn, gh, repo_id, settings=cfg, **options)
+
+
+def add_items(fake, clock, count, *, every=5, step=1, **fields) -> list[int]:
+    """`count` items one `step` second apart; every `every`-th is a PR."""
+    numbers = []
+    for index in range(count):
+        clock.advance(step)
+        add = fake.add_pr if every and index % every == 0 else fake.add_issue
+        numbers.append(add(REPO, title=f"item {index}", body=f"body {index}", **fields))
+    return numbers
+
+
+# -- the comparison with ground truth ----------------------------------------------------------
+
+
+def cached(conn, repo_id) -> dict[int, dict]:
+    """The cache in the shape of `fake.truth()`: live (not gone) rows only."""
+    found = {}
+    for kind, table, number in (("issue", "github_issues", "issue_number"),
+                                ("pr", "github_pull_requests", "pr_number")):  # fmt: skip
+        extra = "draft, merged_at, head_ref, base_ref" if kind == "pr" else "NULL, NULL, NULL, NULL"
+        rows = conn.execute(
+            f"SELECT {number}, state, title, updated_at, labels_json, user_login, comments,"
+            f" closed_at, {extra} FROM {table} WHERE repo_id = ? AND gone IS NULL",
+            (repo_id,),
+        )
+        for r in rows:
+            found[r[0]] = {
+                "kind": kind,
+                "state": r[1],
+                "title": r[2],
+                "updated_at": r[3],
+                "labels": json.loads(r[4]),
+                "user": r[5],
+                "comments": r[6],
+                "closed_at": r[7],
+                "draft": None if r[8] is None else bool(r[8]),
+                "merged_at": r[9],
+                "head_ref": r[10],
+                "base_ref": r[11],
+            }
+    return found
+
+
+def assert_converged(conn, fake, repo_id, full_name=REPO, *, truth=None) -> None:
+    """Cache == truth, counts == COUNT(*), search rows in step, log verifies and rebuilds."""
+    assert cached(conn, repo_id) == (truth if truth is not None else fake.truth(full_name))
+    assert_counts_exact(conn, repo_id)
+    assert_search_in_step(conn, repo_id)
+    assert verify.verify(conn).ok
+    assert rebuild.check(conn).differences == []
+
+
+def assert_counts_exact(conn, repo_id) -> None:
+    counted = {}
+    for prefix, table in (("issues", "github_issues"), ("prs", "github_pull_requests")):
+        for state in ("open", "closed"):
+            counted[f"{prefix}_{state}"] = conn.execute(
+                f"SELECT count(*) FROM {table} WHERE repo_id = ? AND state = ? AND gone IS NULL",
+                (repo_id, state),
+            ).fetchone()[0]
+    row = conn.execute(
+        f"SELECT {', '.join(COUNT_KEYS)} FROM repo_counts WHERE repo_id = ?", (repo_id,)
+    ).fetchone()
+    assert dict(zip(COUNT_KEYS, row, strict=True)) == counted
+
+
+def assert_search_in_step(conn, repo_id) -> None:
+    rows = conn.execute(
+        "SELECT s.kind, s.number, s.title, coalesce(i.title, p.title) FROM cache_search s"
+        " LEFT JOIN github_issues i ON s.kind = 'issue' AND i.repo_id = s.repo_id"
+        "  AND i.issue_number = s.number"
+        " LEFT JOIN github_pull_requests p ON s.kind = 'pr' AND p.repo_id = s.repo_id"
+        "  AND p.pr_number = s.number WHERE s.repo_id = ?",
+        (repo_id,),
+    ).fetchall()
+    total = sum(
+        conn.execute(f"SELECT count(*) FROM {t} WHERE repo_id = ?", (repo_id,)).fetchone()[0]
+        for t in ("github_issues", "github_pull_requests")
+    )
+    assert len(rows) == total
+    assert all(r[2] == r[3] for r in rows)
+
+
+def events_of(conn, event_type: str) -> list[dict]:
+    rows = conn.execute(
+        "SELECT payload_json FROM audit_events WHERE type = ? ORDER BY seq", (event_type,)
+    )
+    return [json.loads(r[0]) for r in rows]
+
+
+def event_count(conn) -> int:
+    return conn.execute("SELECT count(*) FROM audit_events").fetchone()[0]
+
+
+def listing_requests(fake, since: int = 0) -> list:
+    return [r for r in fake.requests[since:] if r.path.endswith(("/issues", "/pulls"))]
+
+
+# -- import -------------------------------------------------------------------------------------
+
+
+def test_import_pages_through_issues_and_prs_and_equals_truth(conn, fake, clock, gh, cfg, repo_id):
+    add_items(fake, clock, 230, every=4)
+    result = run(conn, gh, repo_id, cfg)
+    assert_converged(conn, fake, repo_id)
+    assert result.changed_items >= 230
+    assert result.issues_cursor == max(t["updated_at"] for t in fake.truth(REPO).values())
+    # 230 issue views over 3 pages (+1 priming), 58 PRs on one /pulls page.
+    assert result.requests <= 6
+    assert registry.get_repo(conn, repo_id).status == "ok"
+    assert len(events_of(conn, "sync.completed")) == 1
+
+
+def test_pr_details_come_from_pulls(conn, fake, clock, gh, cfg, repo_id):
+    clock.advance(1)
+    draft = fake.add_pr(REPO, title="wip", draft=True, head_ref="topic", base_ref="dev")
+    clock.advance(1)
+    merged = fake.add_pr(REPO, title="done", head_ref="fix")
+    fake.close(REPO, merged, merged=True)
+    issue = fake.add_issue(REPO, title="plain issue")
+    run(conn, gh, repo_id, cfg)
+    assert_converged(conn, fake, repo_id)
+    rows = cached(conn, repo_id)
+    assert rows[draft]["draft"] is True and rows[draft]["base_ref"] == "dev"
+    assert rows[merged]["merged_at"] is not None and rows[merged]["head_ref"] == "fix"
+    assert rows[issue]["kind"] == "issue"
+    payload = conn.execute(
+        "SELECT payload_json FROM github_pull_requests WHERE pr_number = ?", (draft,)
+    ).fetchone()[0]
+    assert json.loads(payload)["head"]["ref"] == "topic"  # the /pulls object
+
+
+def test_import_takes_open_items_and_closed_ones_within_the_window(
+    conn, fake, clock, gh, cfg, repo_id
+):
+    old = clock.now - timedelta(days=200)
+    old_open = fake.add_issue(REPO, title="old open", updated_at=old, created_at=old)
+    fake.add_issue(REPO, title="old closed", state="closed", updated_at=old, created_at=old)
+    fake.add_pr(REPO, title="old closed pr", state="closed", updated_at=old, created_at=old)
+    recent = clock.now - timedelta(days=10)
+    recent_closed = fake.add_issue(REPO, title="recent closed", state="closed", updated_at=recent)
+    run(conn, gh, repo_id, cfg)
+    truth = fake.truth(REPO)
+    expected = {n: t for n, t in truth.items() if n in (old_open, recent_closed)}
+    assert_converged(conn, fake, repo_id, truth=expected)
+
+
+# -- incremental refresh --------------------------------------------------------------------------
+
+
+def test_refresh_picks_up_edits_closes_and_new_items(conn, fake, clock, gh, cfg, repo_id):
+    numbers = add_items(fake, clock, 40)
+    run(conn, gh, repo_id, cfg)
+    clock.advance(60)
+    fake.update(REPO, numbers[3], title="retitled", labels=["bug"])
+    fake.close(REPO, numbers[5], merged=True)  # numbers[5] is a PR
+    fake.add_comment(REPO, numbers[7])
+    fresh = fake.add_issue(REPO, title="brand new")
+    before = len(fake.requests)
+    result = run(conn, gh, repo_id, cfg)
+    assert_converged(conn, fake, repo_id)
+    assert result.changed_items == 4 + 1  # 4 issue-view rows, 1 PR's details
+    assert fresh in cached(conn, repo_id)
+    assert len(fake.requests) - before <= 3  # issues page, priming page, /pulls page
+
+
+def test_update_in_the_cursor_second_is_not_lost(conn, fake, clock, gh, cfg, repo_id):
+    numbers = add_items(fake, clock, 5, every=0)
+    run(conn, gh, repo_id, cfg)
+    # Same second as the cursor (the newest updated_at): only the overlap re-reads it.
+    fake.update(REPO, numbers[0], title="edited in the cursor's second")
+    fake.update(REPO, numbers[-1], body="new body, same second", title="last, again")
+    run(conn, gh, repo_id, cfg)
+    assert_converged(conn, fake, repo_id)
+
+
+@pytest.mark.parametrize("inclusive", [True, False])
+def test_since_inclusive_or_exclusive_both_converge(conn, clock, settings, inclusive):
+    with FakeGitHub(TOKEN, clock=clock, since_inclusive=inclusive) as fake:
+        fake.add_repo(REPO)
+        gh = GitHubClient(fake.base_url, TOKEN, sleep=lambda _s: None)
+        cfg = replace(settings, github_api_base=fake.base_url, sync_overlap_seconds=0)
+        repo_id = registry.add_repo(conn, REPO).repo_id
+        numbers = add_items(fake, clock, 120, every=3)
+        run(conn, gh, repo_id, cfg)
+        fake.update(REPO, numbers[-1], title="same second as the cursor")
+        run(conn, gh, repo_id, cfg)
+        clock.advance(1)
+        fake.update(REPO, numbers[0], state="closed")
+        run(conn, gh, repo_id, cfg)
+        assert_converged(conn, fake, repo_id)
+
+
+def test_no_change_refresh_is_one_304_and_no_event(conn, fake, clock, gh, cfg, repo_id):
+    add_items(fake, clock, 150)
+    run(conn, gh, repo_id, cfg)
+    events, used, before = event_count(conn), fake.rate_used, len(fake.requests)
+    result = run(conn, gh, repo_id, cfg)
+    assert [r.status for r in fake.requests[before:]] == [304]
+    assert fake.rate_used == used
+    assert event_count(conn) == events
+    assert (result.requests, result.not_modified, result.changed_items) == (1, 1, 0)
+    assert result.event_recorded is False
+    # The same holds right after a refresh that did change something.
+    clock.advance(5)
+    fake.add_comment(REPO, 2)
+    run(conn, gh, repo_id, cfg)
+    used, before = fake.rate_used, len(fake.requests)
+    run(conn, gh, repo_id, cfg)
+    assert [r.status for r in fake.requests[before:]] == [304]
+    assert fake.rate_used == used
+
+
+def test_refresh_after_500_edits_stays_within_9_requests(conn, fake, clock, gh, cfg, repo_id):
+    numbers = add_items(fake, clock, 1000, step=5)  # ~60 items inside the 300 s overlap
+    run(conn, gh, repo_id, cfg)
+    clock.advance(3600)
+    for number in numbers[::2]:
+        clock.advance(1)
+        fake.add_comment(REPO, number)
+    before = len(fake.requests)
+    run(conn, gh, repo_id, cfg)
+    assert len(fake.requests) - before <= 9
+    assert_converged(conn, fake, repo_id)
+
+
+# -- changes while a listing pages ---------------------------------------------------------------
+
+
+def mutate_on(fake, request_index: int, mutation) -> None:
+    """Run `mutation()` once, when the fake serves its `request_index`-th listing page."""
+    seen = []
+
+    def callback(record) -> None:
+        seen.append(record)
+        if len(seen) == request_index:
+            mutation()
+
+    fake.on_request(callback)
+
+
+@pytest.mark.parametrize("during", ["import", "refresh"])
+def test_changes_while_a_listing_pages_are_not_missed(conn, fake, clock, gh, cfg, repo_id, during):
+    numbers = add_items(fake, clock, 350, every=4)
+    old = clock.now - timedelta(days=200)
+    backlog = [fake.add_issue(REPO, title=f"old {i}", updated_at=old + timedelta(seconds=i))
+               for i in range(250)]  # fmt: skip
+    if during == "refresh":
+        run(conn, gh, repo_id, cfg)
+        clock.advance(600)
+        for number in numbers[:250]:
+            clock.advance(1)
+            fake.add_comment(REPO, number)
+
+    def mutation() -> None:
+        clock.advance(1)
+        fake.update(REPO, numbers[-1], title="moved to the front")  # read already
+        fake.update(REPO, numbers[260], title="edited ahead")
+        fake.close(REPO, backlog[10])  # already read in the backlog: shifts the open list
+        fake.close(REPO, numbers[1])
+        fake.add_issue(REPO, title="created mid-listing")
+
+    mutate_on(fake, 2, mutation)
+    run(conn, gh, repo_id, cfg)
+    assert_converged(conn, fake, repo_id)
+
+
+def test_same_second_burst_larger_than_a_page(conn, fake, clock, gh, cfg, repo_id):
+    old = clock.now - timedelta(days=150)
+    for index in range(260):  # an old open burst: the keyset backlog must page through it
+        fake.add_issue(REPO, title=f"old burst {index}", updated_at=old, created_at=old)
+    clock.advance(1)
+    for index in range(230):  # a recent burst, closed and open, PRs too
+        add = fake.add_pr if index % 3 == 0 else fake.add_issue
+        add(REPO, title=f"burst {index}", state="closed" if index % 2 else "open")
+    result = run(conn, gh, repo_id, cfg)
+    assert_converged(conn, fake, repo_id)
+    assert result.requests <= 12
+    clock.advance(0)  # a later burst in the cursor's own second
+    for number in range(300, 420):
+        fake.update(REPO, number, title=f"re-burst {number}")
+    run(conn, gh, repo_id, cfg)
+    assert_converged(conn, fake, repo_id)
+
+
+@pytest.mark.parametrize("skew_hours", [3, -3])
+def test_local_clock_hours_off_from_github(conn, gh, cfg, repo_id, fake, clock, skew_hours):
+    clock.advance(skew_hours * 3600)  # GitHub's clock (data) vs ours (tests, Date header)
+    numbers = add_items(fake, clock, 120)
+    run(conn, gh, repo_id, cfg)
+    clock.advance(2)
+    fake.update(REPO, numbers[4], title="after skew")
+    fake.close(REPO, numbers[0], merged=True)
+    run(conn, gh, repo_id, cfg)
+    assert_converged(conn, fake, repo_id)
+    assert run(conn, gh, repo_id, cfg).not_modified == 1
+
+
+# -- failures ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"), [({"status": 500}, ServerError), ({"malformed": True}, MalformedResponse)]
+)
+def test_failure_mid_import_keeps_committed_pages_and_resumes(
+    conn, fake, clock, gh, cfg, repo_id, fault, error
+):
+    add_items(fake, clock, 420, every=4)
+    old = clock.now - timedelta(days=300)
+    for index in range(150):
+        fake.add_issue(REPO, title=f"old {index}", updated_at=old + timedelta(seconds=index))
+    mutate_on(fake, 4, lambda: fake.inject(**fault, times=5, path="/issues"))
+    with pytest.raises(error):
+        run(conn, gh, repo_id, cfg)
+    state = conn.execute("SELECT issues_cursor FROM repo_sync_state").fetchone()[0]
+    assert state is None  # the cursor never passes uncommitted data
+    partial = cached(conn, repo_id)
+    truth = fake.truth(REPO)
+    assert 200 <= len(partial) < len(truth)
+    assert all(truth[n] | {k: row[k] for k in cache_detail_keys()} == row
+               for n, row in partial.items())  # fmt: skip
+    assert_counts_exact(conn, repo_id)
+    assert sync.record_failure(conn, repo_id, error("boom"), attempt=1, next_retry_at=None)
+    before = len(fake.requests)
+    run(conn, gh, repo_id, cfg)
+    assert_converged(conn, fake, repo_id)
+    first_retry = listing_requests(fake, before)[0]
+    assert first_retry.query.get("since") or first_retry.query.get("page")  # not from zero
+    assert registry.get_repo(conn, repo_id).status == "ok"
+
+
+def cache_detail_keys() -> tuple[str, ...]:
+    """Fields a partial import may not have yet (PR details come after the issues stream)."""
+    return ("draft", "merged_at", "head_ref", "base_ref")
+
+
+def test_rate_limit_exhaustion_fails_fast_then_converges(conn, clock, settings):
+    with FakeGitHub(TOKEN, clock=clock, rate_limit=3) as fake:
+        fake.add_repo(REPO)
+        for index in range(450):
+            clock.advance(1)
+            fake.add_issue(REPO, title=f"i{index}")
+        gh = GitHubClient(fake.base_url, TOKEN, sleep=lambda _s: None, clock=clock)
+        cfg = replace(settings, github_api_base=fake.base_url)
+        repo_id = registry.add_repo(conn, REPO).repo_id
+        with pytest.raises(RateLimited) as raised:
+            run(conn, gh, repo_id, cfg)
+        assert raised.value.primary
+        reset = datetime.fromtimestamp(fake.rate_reset, UTC)
+        sync.record_failure(conn, repo_id, raised.value, attempt=1, next_retry_at=None)
+        repo = registry.get_repo(conn, repo_id)
+        assert repo.last_error_code == "rate_limited"
+        assert repo.last_error == f"rate limited until {reset:%H:%M} UTC"
+        assert len(cached(conn, repo_id)) == 300  # three pages committed
+        fake.reset_rate_limit()
+        fake._rate.limit = 5000
+        run(conn, gh, repo_id, cfg)
+        assert_converged(conn, fake, repo_id)
+
+
+def test_retry_after_is_honoured_or_surfaced(conn, fake, clock, cfg, repo_id):
+    add_items(fake, clock, 10)
+    slept = []
+    gh = GitHubClient(fake.base_url, TOKEN, sleep=slept.append, clock=clock, max_wait_seconds=60)
+    fake.inject(429, retry_after=30, path="/issues")
+    run(conn, gh, repo_id, cfg)
+    assert 30 in slept
+    assert_converged(conn, fake, repo_id)
+    clock.advance(5)
+    fake.add_comment(REPO, 1)
+    fake.inject(403, secondary=True, retry_after=600, path="/issues")
+    with pytest.raises(RateLimited) as raised:
+        run(conn, gh, repo_id, cfg)
+    assert raised.value.retry_after == 600
+    sync.record_failure(conn, repo_id, raised.value, attempt=1, next_retry_at=None)
+    until = clock.now + timedelta(seconds=600)
+    assert registry.get_repo(conn, repo_id).last_error == f"rate limited until {until:%H:%M} UTC"
+
+
+def test_record_failure_appends_only_when_the_error_changes(conn, fake, gh, cfg, repo_id):
+    missing = registry.add_repo(conn, "acme/private-thing").repo_id
+    with pytest.raises(NotFound) as raised:
+        run(conn, gh, missing, cfg)
+    assert sync.record_failure(conn, missing, raised.value, attempt=1, next_retry_at="x")
+    assert not sync.record_failure(conn, missing, raised.value, attempt=2, next_retry_at="y")
+    repo = registry.get_repo(conn, missing)
+    assert (repo.status, repo.last_error_code) == ("error", "not_found")
+    assert repo.last_error == "repository not found or token lacks access"
+    bad = GitHubClient(fake.base_url, "ghp_wrongwrongwrongwrong", sleep=lambda _s: None)
+    with pytest.raises(Unauthorized) as raised:
+        run(conn, bad, missing, cfg)
+    assert sync.record_failure(conn, missing, raised.value, attempt=3, next_retry_at=None)
+    assert registry.get_repo(conn, missing).last_error == "token missing or invalid"
+    # Recovery: a sync that succeeds records sync.completed even with nothing to change.
+    run(conn, gh, repo_id, cfg)
+    assert sync.record_failure(conn, repo_id, raised.value, attempt=1, next_retry_at=None)
+    run(conn, gh, repo_id, cfg)
+    assert registry.get_repo(conn, repo_id).status == "ok"
+    stored = conn.execute("SELECT group_concat(payload_json) FROM audit_events").fetchone()[0]
+    assert TOKEN not in stored and "ghp_wrong" not in stored
+
+
+def test_should_stop_returns_what_was_committed_and_the_next_run_resumes(
+    conn, fake, clock, gh, cfg, repo_id
+):
+    add_items(fake, clock, 350)
+    progress = []
+    result = run(
+        conn, gh, repo_id, cfg, on_progress=progress.append, should_stop=lambda: len(progress) >= 2
+    )
+    assert (result.pages, result.issues_cursor) == (2, None)
+    assert [p.items for p in progress] == [100, 200]
+    assert events_of(conn, "sync.completed") == []
+    before = len(fake.requests)
+    run(conn, gh, repo_id, cfg)
+    assert_converged(conn, fake, repo_id)
+    assert len(listing_requests(fake, before)) <= 5
+
+
+# -- gone items, renames, reset --------------------------------------------------------------
+
+
+def test_reconcile_marks_deleted_and_transferred_items(conn, fake, clock, gh, cfg, repo_id):
+    fake.add_repo("acme/elsewhere")
+    numbers = add_items(fake, clock, 30)
+    run(conn, gh, repo_id, cfg)
+    fake.delete_item(REPO, numbers[1])
+    new_number = fake.transfer_item(REPO, numbers[2], "acme/elsewhere")
+    before = len(fake.requests)
+    marked = sync.reconcile_repo(conn, gh, repo_id, settings=cfg)
+    assert marked == 2
+    # The open listing, one GET per missing item, and the transferred one's redirect hop.
+    assert len(fake.requests) - before == 4
+    rows = {
+        r[0]: (r[1], r[2])
+        for r in conn.execute("SELECT issue_number, gone, moved_to FROM github_issues")
+    }
+    assert rows[numbers[1]] == ("deleted", None)
+    assert rows[numbers[2]] == ("transferred", f"acme/elsewhere#{new_number}")
+    [event] = events_of(conn, "sync.reconciled")
+    assert event["delta"] == {"issues_open": -2}
+    assert_converged(conn, fake, repo_id)
+    assert sync.reconcile_repo(conn, gh, repo_id, settings=cfg) == 0
+
+
+def test_sync_with_reconcile_and_a_closed_item_is_not_marked_gone(
+    conn, fake, clock, gh, cfg, repo_id
+):
+    numbers = add_items(fake, clock, 10)
+    run(conn, gh, repo_id, cfg)
+    clock.advance(1)
+    fake.close(REPO, numbers[3])
+    fake.delete_item(REPO, numbers[4])
+    result = run(conn, gh, repo_id, cfg, reconcile=True)
+    assert result.changed_items == 2
+    assert_converged(conn, fake, repo_id)
+
+
+def test_repo_rename_is_followed_and_recorded(conn, fake, clock, gh, cfg, repo_id):
+    add_items(fake, clock, 20)
+    run(conn, gh, repo_id, cfg)
+    fake.rename_repo(REPO, "acme/gizmos")
+    clock.advance(1)
+    fake.add_issue("acme/gizmos", title="after the rename")
+    run(conn, gh, repo_id, cfg)
+    assert registry.get_repo(conn, repo_id).full_name == "acme/gizmos"
+    [event] = events_of(conn, "repo.renamed")
+    assert event == {"repo_id": repo_id, "full_name": "acme/gizmos", "old_full_name": REPO}
+    assert_converged(conn, fake, repo_id, "acme/gizmos")
+    run(conn, gh, repo_id, cfg)
+    assert len(events_of(conn, "repo.renamed")) == 1
+
+
+def test_reset_cache_wipes_everything_and_the_next_sync_imports_again(
+    conn, fake, clock, gh, cfg, repo_id
+):
+    add_items(fake, clock, 120)
+    other = registry.add_repo(conn, "acme/other").repo_id
+    fake.add_repo("acme/other")
+    fake.add_issue("acme/other", title="kept")
+    run(conn, gh, repo_id, cfg)
+    run(conn, gh, other, cfg)
+    with transaction(conn):
+        cache.reset_cache(conn, [repo_id])
+        from pmbot.control_plane import audit
+
+        audit.record(
+            conn,
+            audit.Event(
+                "cache.reset", "repo", repo_id, {"repo_id": repo_id, "repo_ids": [repo_id]}
+            ),
+        )
+    for table in ("github_issues", "github_pull_requests", "http_cache", "sync_resume"):
+        assert (
+            conn.execute(f"SELECT count(*) FROM {table} WHERE repo_id = ?", (repo_id,)).fetchone()[
+                0
+            ]
+            == 0
+        )
+    assert (
+        conn.execute("SELECT count(*) FROM cache_search WHERE repo_id = ?", (repo_id,)).fetchone()[
+            0
+        ]
+        == 0
+    )
+    assert (
+        conn.execute("SELECT count(*) FROM cache_search WHERE repo_id = ?", (other,)).fetchone()[0]
+        == 1
+    )
+    run(conn, gh, repo_id, cfg)
+    assert_converged(conn, fake, repo_id)
