@@ -1,0 +1,59 @@
+"""`pmbot repos add|list|remove` and `pmbot status` on the DB, without a server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pmbot.cli import main
+from pmbot.control_plane import audit
+from pmbot.control_plane.audit import events as ev
+from pmbot.control_plane.db import open_database
+
+
+@pytest.fixture
+def env(settings, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PMBOT_DATA_DIR", str(settings.data_dir))
+    monkeypatch.delenv("PMBOT_DB_URL", raising=False)
+    return settings
+
+
+def test_add_list_status_remove(env, capsys):
+    assert main(["repos", "add", "https://github.com/Octo/Hello"]) == 0
+    assert "added Octo/Hello (id 1)" in capsys.readouterr().out
+
+    assert main(["repos", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "Octo/Hello" in listing and "idle" in listing and "never" in listing
+
+    assert main(["status", "octo/hello", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert (row["repo_id"], row["status"], row["counts"]["issues_open"]) == (1, "idle", 0)
+
+    assert main(["repos", "remove", "octo/hello"]) == 0
+    assert "removed Octo/Hello" in capsys.readouterr().out
+    assert main(["status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+    conn = open_database(env.db_path)
+    types = [e.type for e in audit.iter_events(conn)]
+    conn.close()
+    assert types == [ev.WORKSPACE_CREATED, ev.REPO_ADDED, ev.REPO_REMOVED]
+
+
+def test_user_errors_are_one_line_and_exit_nonzero(env, capsys):
+    assert main(["repos", "add", "not a repo"]) == 2
+    assert main(["repos", "add", "octo/x"]) == 0
+    assert main(["repos", "add", "OCTO/X"]) == 2
+    err = capsys.readouterr().err
+    assert "pmbot: " in err and "Traceback" not in err and "already registered" in err
+    assert main(["repos", "remove", "octo/missing"]) == 1
+    assert main(["status", "octo/missing"]) == 1
+    assert "not tracked" in capsys.readouterr().err
+
+
+def test_empty_list_says_what_to_do(env, capsys):
+    assert main(["repos", "list"]) == 0
+    assert "pmbot repos add owner/name" in capsys.readouterr().out
