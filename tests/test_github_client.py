@@ -287,6 +287,41 @@ def test_rate_limit_fails_fast_when_the_wait_exceeds_the_maximum(clock, sleeps):
         assert client.last_rate_limit.remaining == 0
 
 
+def test_rate_limit_wait_uses_githubs_clock_not_a_skewed_local_one(clock):
+    with FakeGitHub(clock=clock, rate_limit=1) as fake:
+        fake.add_repo(REPO)
+        asked = []
+
+        def sleep(seconds: float) -> None:
+            asked.append(seconds)
+            fake.reset_rate_limit()
+
+        local = Clock()
+        local.now = T0 - timedelta(hours=3)
+        client = GitHubClient(
+            fake.base_url, fake.token, sleep=sleep, clock=local, max_wait_seconds=4000
+        )
+        client.get(f"/repos/{REPO}")
+        assert client.get(f"/repos/{REPO}").status == 200
+        assert asked == [3601.0]  # not 4 h: the reset is an hour away on GitHub's Date clock
+
+
+def test_after_failing_fast_nothing_is_sent_until_the_reset(clock, sleeps):
+    with FakeGitHub(clock=clock, rate_limit=1) as fake:
+        fake.add_repo(REPO)
+        client = GitHubClient(
+            fake.base_url, fake.token, sleep=sleeps.append, clock=clock, max_wait_seconds=60
+        )
+        client.get(f"/repos/{REPO}")
+        for _ in range(3):
+            with pytest.raises(RateLimited):
+                client.get(f"/repos/{REPO}")
+        assert len(fake.requests) == 2 and sleeps == []
+        clock.now = T0 + timedelta(hours=1, seconds=1)
+        fake.reset_rate_limit()
+        assert client.get(f"/repos/{REPO}").status == 200
+
+
 def test_secondary_limit_honours_retry_after(fake, client, sleeps):
     fake.inject(403, secondary=True, retry_after=7)
     assert client.get(f"/repos/{REPO}").status == 200

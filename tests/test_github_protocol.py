@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 
@@ -137,10 +138,17 @@ def test_remaining_zero_is_a_primary_limit_until_reset(status):
     assert str(err) == "rate limited until 12:30 UTC"
 
 
+def test_primary_wait_is_measured_on_githubs_clock_when_it_sends_a_date():
+    github_now = format_datetime(NOW + timedelta(minutes=10), usegmt=True)
+    skewed = error(403, rate_headers(0, date=github_now), body("API rate limit exceeded"))
+    assert skewed.wait_seconds == 1200.0  # reset 12:30 on GitHub's clock, which says 12:10
+    assert error(403, rate_headers(0), body("exceeded")).wait_seconds == 1800.0  # local clock
+
+
 def test_secondary_limit_honours_retry_after():
     err = error(403, rate_headers(100, **{"retry-after": "7"}), body("secondary rate limit"))
     assert isinstance(err, p.RateLimited) and not err.primary
-    assert (err.retry_after, err.reset_at) == (7.0, NOW + timedelta(seconds=7))
+    assert (err.retry_after, err.reset_at, err.wait_seconds) == (7.0, NOW + timedelta(seconds=7), 7)
 
 
 @pytest.mark.parametrize(
@@ -150,7 +158,11 @@ def test_secondary_limit_honours_retry_after():
 def test_secondary_limit_without_retry_after_defaults_to_a_minute(status, message):
     err = error(status, rate_headers(100), body(message))
     assert isinstance(err, p.RateLimited) and not err.primary
-    assert (err.retry_after, err.reset_at) == (None, NOW + timedelta(seconds=60))
+    assert (err.retry_after, err.reset_at, err.wait_seconds) == (
+        None,
+        NOW + timedelta(seconds=60),
+        60,
+    )
 
 
 def test_every_error_class_has_a_stable_code():

@@ -266,6 +266,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header follows the fake's clock, as GitHub's follows GitHub's."""
+        return formatdate(self.server.fake.clock().timestamp(), usegmt=True)
+
     def log_message(self, format: str, *args) -> None:
         """Silent: tests read `fake.requests` instead."""
 

@@ -19,10 +19,12 @@ Policy:
 - One GitHub request in flight per process (module lock shared by all clients), as GitHub asks.
 - 5xx, network failures and malformed JSON: retried with exponential backoff and jitter, up
   to `max_attempts` tries in all, then raised as ServerError / NetworkError / MalformedResponse.
-- Primary rate limit (403/429, remaining 0): wait until reset (+1 s) through `sleep` when that
-  is at most `max_wait_seconds`, else raise RateLimited at once. Secondary limits: Retry-After,
-  else 60 s, doubling on each repeat. Other 4xx are never retried: 401 Unauthorized, 404
-  NotFound, 410 Gone, others GitHubError.
+- Primary rate limit (403/429, remaining 0): wait until reset (+1 s, measured on GitHub's
+  `Date` clock) through `sleep` when that is at most `max_wait_seconds`, else raise
+  RateLimited at once; until the reset, later calls wait or fail fast the same way without
+  sending anything. Secondary limits: Retry-After, else 60 s, doubling on each repeat.
+- Other 4xx are never retried: 401 Unauthorized, 404 NotFound, 410 Gone, others GitHubError
+  (code "forbidden" for a plain 403, "client_error" otherwise).
 - Redirects are followed here (urllib's own following is disabled): at most MAX_REDIRECTS hops;
   `Authorization` goes only to the origin of `base_url` (urllib would forward it anywhere,
   CPython issue 77842); https→http is refused.
@@ -43,14 +45,13 @@ import urllib.request
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from pmbot.control_plane.github.protocol import (
     PERMANENT_REDIRECTS,
     REDIRECT_STATUSES,
-    SECONDARY_DEFAULT_WAIT,
     GitHubError,
     Gone,
     MalformedResponse,
@@ -186,6 +187,7 @@ class GitHubClient:
         self.max_wait_seconds = max_wait_seconds
         self.on_response = on_response
         self.last_rate_limit: RateLimit | None = None
+        self._blocked: tuple[datetime, RateLimited] | None = None  # primary limit: until, why
         self._sleep = sleep
         self._clock = clock
         self._random = random
@@ -212,6 +214,7 @@ class GitHubClient:
         """GET a path (joined to the base) or a full URL (used verbatim, e.g. a Link next)."""
         if not self._token:
             raise Unauthorized(status=None)
+        self._respect_primary_limit()
         url = self._url(url_or_path, params)
         return self._with_retries(url, etag, last_modified)
 
@@ -239,12 +242,14 @@ class GitHubClient:
         rate_limit_hits = 0
         for attempt in range(1, self.max_attempts + 1):
             try:
-                return self._follow(url, etag, last_modified)
+                response = self._follow(url, etag, last_modified)
+                self._blocked = None
+                return response
             except RETRYABLE as err:
-                if attempt == self.max_attempts:
-                    raise
                 rate_limit_hits += isinstance(err, RateLimited)
                 wait = self._wait_before_retry(err, attempt, rate_limit_hits)
+                if attempt == self.max_attempts:
+                    raise
                 log.warning("GET %s failed (%s); retry %d in %.1f s", url, err, attempt, wait)
                 self._sleep(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -253,18 +258,30 @@ class GitHubClient:
         if not isinstance(err, RateLimited):
             return backoff_seconds(attempt, self._random())
         wait = self._rate_limit_wait(err, rate_limit_hits)
+        if err.primary:
+            self._blocked = (self._clock() + timedelta(seconds=wait), err)
         if wait > self.max_wait_seconds:
             raise err
         return wait
 
+    def _respect_primary_limit(self) -> None:
+        """After a primary limit, send nothing before the reset: wait for it or fail fast."""
+        if self._blocked is None:
+            return
+        until, err = self._blocked
+        left = (until - self._clock()).total_seconds()
+        if left > self.max_wait_seconds:
+            raise err
+        if left > 0:
+            self._sleep(left)
+        self._blocked = None
+
     def _rate_limit_wait(self, err: RateLimited, hits: int) -> float:
-        """Primary: until reset (or Retry-After, whichever is later). Secondary: Retry-After
-        or 60 s, doubled for each further hit in a row."""
+        """Primary: until reset plus a second. Secondary: Retry-After or 60 s, doubled for each
+        further hit in a row."""
         if err.primary:
-            until_reset = (err.reset_at - self._clock()).total_seconds() + RESET_MARGIN_SECONDS
-            return max(0.0, until_reset, err.retry_after or 0.0)
-        base = SECONDARY_DEFAULT_WAIT if err.retry_after is None else err.retry_after
-        return base * 2 ** (hits - 1)
+            return err.wait_seconds + RESET_MARGIN_SECONDS
+        return err.wait_seconds * 2 ** (hits - 1)
 
     # -- one request, redirects included -----------------------------------------------------
 

@@ -85,7 +85,11 @@ class RedirectRefused(GitHubError):
 
 
 class RateLimited(GitHubError):
-    """Primary (`primary=True`: quota spent until `reset_at`) or secondary limit."""
+    """Primary (`primary=True`: quota spent until `reset_at`) or secondary limit.
+
+    `wait_seconds` is how long GitHub asks us to wait, measured on GitHub's clock (its `Date`
+    header), so a local clock hours off does not stretch or skip the wait.
+    """
 
     code = "rate_limited"
 
@@ -96,11 +100,13 @@ class RateLimited(GitHubError):
         *,
         status: int | None = None,
         primary: bool = True,
+        wait_seconds: float = 0.0,
     ) -> None:
         super().__init__(f"rate limited until {reset_at.astimezone(UTC):%H:%M} UTC", status)
         self.reset_at = reset_at
         self.retry_after = retry_after
         self.primary = primary
+        self.wait_seconds = wait_seconds
 
 
 @dataclass(frozen=True)
@@ -177,12 +183,13 @@ def error_for_response(
     """The typed error for a final (non-redirect) response, or None if it is a success.
 
     `where` names the request in messages (e.g. "GET /repos/o/r"); never pass a token.
+    `now` is the local time, used only when the response has no `Date` header.
     """
     if status < 400:
         return None
     message = _body_message(body)
     if status in (403, 429):
-        limited = _rate_limit_error(status, headers, message, now)
+        limited = _rate_limit_error(status, headers, message, server_time(headers) or now)
         if limited is not None:
             return limited
     return _status_error(status, message, where)
@@ -208,12 +215,21 @@ def _rate_limit_error(
     rate = parse_rate_limit(headers)
     retry_after = retry_after_seconds(headers, now)
     if rate is not None and rate.remaining == 0:
-        return RateLimited(rate.reset_at, retry_after, status=status, primary=True)
+        wait = max(retry_after or 0.0, (rate.reset_at - now).total_seconds(), 0.0)
+        return RateLimited(rate.reset_at, retry_after, status=status, wait_seconds=wait)
     if status == 429 or retry_after is not None or "rate limit" in message.lower():
         wait = SECONDARY_DEFAULT_WAIT if retry_after is None else retry_after
         reset_at = now + timedelta(seconds=wait)
-        return RateLimited(reset_at, retry_after, status=status, primary=False)
+        return RateLimited(reset_at, retry_after, status=status, primary=False, wait_seconds=wait)
     return None
+
+
+def server_time(headers: Mapping[str, str]) -> datetime | None:
+    """GitHub's own clock, from the `Date` header, or None."""
+    try:
+        return parsedate_to_datetime(headers["date"]).astimezone(UTC)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _body_message(body: bytes) -> str:
