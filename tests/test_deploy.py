@@ -410,12 +410,11 @@ def test_the_ui_serves_static_files_with_the_api_security_headers(ui: int) -> No
     assert response.status == 200 and b"<title>pmbot</title>" in data
     for name, value in SECURITY_HEADERS.items():
         assert response.getheader(name) == value
-    response, data = call(ui, "GET", "/app.js")
+    response, data = call(ui, "GET", "/static/app.js")
     assert response.status == 200 and b"export const ok" in data
-    response, _ = call(ui, "GET", "/../secret.txt")
-    assert response.status in (403, 404)
-    response, _ = call(ui, "GET", "/%2e%2e/secret.txt")
-    assert response.status in (403, 404)
+    for escape in ("/static/../secret.txt", "/static/%2e%2e/secret.txt", "/../secret.txt"):
+        response, data = call(ui, "GET", escape)
+        assert response.status in (403, 404) and b"outside" not in data, escape
 
 
 def test_the_ui_healthz_is_its_own_and_reports_the_api(ui: int, upstream: EchoUpstream) -> None:
@@ -574,3 +573,10 @@ def test_each_service_runs_as_compose_runs_it_and_the_proxy_drives_the_api(stack
         time.sleep(0.2)
     status, health = ui_call(local, "GET", "/healthz")
     assert (status, health["api"]) == (200, "ok")
+
+    response, page = call(local.ports["8080"], "GET", "/")
+    assert response.status == 200
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.decode())
+    assert "/static/app.js" in assets
+    for asset in assets:
+        assert call(local.ports["8080"], "GET", asset)[0].status == 200, asset

@@ -193,6 +193,23 @@ def test_counts_that_disagree_with_the_cache_fail(installed, capsys) -> None:
     assert "'issues_open': 2" in lines["repo counts"]
 
 
+def test_after_a_real_sync_the_counts_match_and_everything_passes(installed, capsys, fake):
+    fake.add_repo("acme/widgets")
+    for title in ("one", "two", "three"):
+        fake.add_issue("acme/widgets", title=title)
+    fake.close("acme/widgets", 1)
+    fake.add_pr("acme/widgets", title="change")
+    assert main(["repos", "add", "acme/widgets"]) == 0
+    assert main(["sync", "acme/widgets"]) == 0
+    code, lines, output = doctor(capsys)
+    assert code == 0, output
+    assert lines["repo counts"] == "PASS  repo counts: 1 repos, counts match the cache"
+    conn = connect(installed)
+    row = conn.execute("SELECT issues_open, issues_closed, prs_open FROM repo_counts").fetchone()
+    conn.close()
+    assert tuple(row) == (2, 1, 1)
+
+
 def test_a_file_that_is_not_a_database_fails(installed, capsys) -> None:
     for suffix in ("-wal", "-shm"):
         Path(f"{installed}{suffix}").unlink(missing_ok=True)

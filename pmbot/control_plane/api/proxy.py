@@ -119,14 +119,15 @@ def forward(
 
 
 def create_proxy_app(upstream: Upstream, static_root: Path, hosts: HostAllowlist) -> bottle.Bottle:
-    """The ui's WSGI app: `/healthz`, `/api/*` forwarded to `upstream`, static files."""
+    """The ui's WSGI app: `/healthz`, `/api/*` forwarded to `upstream`, and the pages at the
+    same paths as the api serves them (`/` and `/static/…`)."""
     app = bottle.Bottle()
     app.add_hook("before_request", lambda: _check_host(hosts))
     app.add_hook("after_request", _add_security_headers)
     app.route("/healthz", "GET", lambda: _healthz(upstream))
     app.route("/api/<path:path>", PROXIED_METHODS, lambda path: _proxy(upstream))
     app.route("/", "GET", lambda: bottle.static_file("index.html", root=static_root))
-    app.route("/<path:path>", "GET", lambda path: bottle.static_file(path, root=static_root))
+    app.route("/static/<path:path>", "GET", lambda path: bottle.static_file(path, root=static_root))
     for status in (403, 404, 405, 500):
         app.error(status)(_error_page)
     return app
