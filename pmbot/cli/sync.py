@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from pmbot.cli import start
 from pmbot.control_plane.db import connect
 from pmbot.control_plane.github import status
+from pmbot.control_plane.github.sync import failure_message
 from pmbot.control_plane.github.worker import SyncOutcome, Worker
 from pmbot.control_plane.registry import (
     Repo,
@@ -159,7 +160,7 @@ def summary(full_name: str, outcome: SyncOutcome, github: dict) -> str:
     if outcome.status == "busy":
         return f"{full_name}: busy — another worker is syncing it; try again shortly"
     if outcome.status == "failed":
-        return f"{full_name}: failed — {outcome.error}"
+        return f"{full_name}: failed — {failure_message(outcome.error)[1]}"
     if outcome.status == "stopped":
         return f"{full_name}: stopped before the end; committed pages are kept"
     result = outcome.result

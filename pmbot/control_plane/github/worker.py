@@ -42,7 +42,9 @@ from typing import Any
 
 from pmbot.control_plane.db import connect, transaction
 from pmbot.control_plane.github import status
+from pmbot.control_plane.github import sync as sync_engine
 from pmbot.control_plane.github.client import GitHubClient, GitHubError, RateLimited
+from pmbot.control_plane.registry import RepoNotFound
 from pmbot.shared.settings import Settings
 from pmbot.shared.timeutil import parse_rfc3339, to_rfc3339, utc_now
 
@@ -63,7 +65,7 @@ class WorkerStopping(Exception):
 
 @dataclass(frozen=True)
 class SyncOutcome:
-    """What one sync attempt did: synced, failed, busy (leased elsewhere) or stopped."""
+    """What one sync attempt did: synced, failed, busy (leased elsewhere), stopped, removed."""
 
     repo_id: int
     status: str
@@ -254,12 +256,6 @@ def latest_beat(conn: sqlite3.Connection) -> str | None:
 # -- the worker ----------------------------------------------------------------------------
 
 
-def _default_engine() -> Any:
-    from pmbot.control_plane.github import sync
-
-    return sync
-
-
 @dataclass
 class Worker:
     """Runs syncs: in its own daemon thread (`start`/`stop`) or called directly.
@@ -270,7 +266,7 @@ class Worker:
 
     settings: Settings
     client: Any = None
-    engine: Any = field(default_factory=_default_engine)
+    engine: Any = sync_engine
     clock: Callable[[], datetime] = utc_now
     wait: Callable[[float], bool] | None = None
     rng: Callable[[], float] = random.random
@@ -412,6 +408,8 @@ class Worker:
             )
         except WorkerStopping:
             return SyncOutcome(job.repo_id, "stopped")
+        except RepoNotFound:
+            return SyncOutcome(job.repo_id, "removed")
         except GitHubError as exc:
             self._fail(conn, job.repo_id, exc)
             return SyncOutcome(job.repo_id, "failed", error=exc)
@@ -427,7 +425,10 @@ class Worker:
         return SyncOutcome(job.repo_id, "synced", result)
 
     def _fail(self, conn: sqlite3.Connection, repo_id: int, error: Exception) -> None:
-        """Back off and record the error (the sync module appends an event on change only)."""
+        """Back off and record the error (the sync module appends an event on change only).
+
+        Unexpected errors are recorded too, so a repo that keeps failing shows it.
+        """
         failures = _failures(conn, repo_id) + 1
         moment = retry_at(error, failures, self.clock(), self.rng)
         log.warning(
@@ -436,10 +437,9 @@ class Worker:
         )  # fmt: skip
         with transaction(conn):
             mark_failure(conn, repo_id, failures, moment)
-            if isinstance(error, GitHubError):
-                self.engine.record_failure(
-                    conn, repo_id, error, attempt=failures, next_retry_at=stamp(moment)
-                )
+            self.engine.record_failure(
+                conn, repo_id, error, attempt=failures, next_retry_at=stamp(moment)
+            )
 
     # -- callbacks from the client and the sync --------------------------------------------
 
