@@ -114,8 +114,9 @@ def test_env_example_lists_every_setting_with_a_comment_and_safe_defaults() -> N
 
 
 def parse_block_yaml(text: str) -> Any:
-    """The block-style YAML subset the compose file uses: mappings, `- scalar` lists,
-    quoted scalars and JSON-style flow lists. Anything else raises."""
+    """The block-style YAML subset compose files use (this one and `docker-compose config`'s
+    output): mappings, `- scalar` lists, quoted or plain scalars (plain ones may continue on
+    deeper-indented lines) and JSON-style flow lists. Anything else fails an assertion."""
     lines = []
     for raw in text.splitlines():
         if raw.strip() and not raw.lstrip().startswith("#"):
@@ -130,26 +131,35 @@ def _parse_node(lines: list[tuple[int, str]], start: int) -> tuple[Any, int]:
     if first.startswith("- "):
         items, i = [], start
         while i < len(lines) and lines[i][0] == indent and lines[i][1].startswith("- "):
-            items.append(_scalar(lines[i][1][2:].strip()))
-            i += 1
+            item, i = _continued(lines, i, lines[i][1][2:].strip())
+            items.append(item)
         return items, i
     mapping, i = {}, start
     while i < len(lines) and lines[i][0] == indent:
         key, sep, rest = lines[i][1].partition(":")
         assert sep, f"not a mapping entry: {lines[i][1]}"
         if rest.strip():
-            mapping[key.strip()], i = _scalar(rest.strip()), i + 1
-        else:
-            assert lines[i + 1][0] > indent, f"empty value for {key}"
+            mapping[key.strip()], i = _continued(lines, i, rest.strip())
+        else:  # a nested block; a list may sit at the key's own indent
+            below, child = lines[i + 1]
+            assert below > indent or child.startswith("- "), f"empty value for {key}"
             mapping[key.strip()], i = _parse_node(lines, i + 1)
     return mapping, i
+
+
+def _continued(lines: list[tuple[int, str]], i: int, text: str) -> tuple[Any, int]:
+    """A scalar starting on line i, with the deeper-indented lines that fold into it."""
+    indent, j = lines[i][0], i + 1
+    while j < len(lines) and lines[j][0] > indent:
+        text, j = f"{text} {lines[j][1]}", j + 1
+    return _scalar(text), j
 
 
 def _scalar(text: str) -> Any:
     if text.startswith(("[", '"')):
         return json.loads(text)
     if text.startswith("'"):
-        return text[1:-1]
+        return text[1:-1].replace("''", "'")
     if text in ("true", "false"):
         return text == "true"
     return text
@@ -217,7 +227,6 @@ def compose_config(tmp_path: Path) -> dict[str, Any]:
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.skip("docker-compose is not installed (`make system-deps` installs Debian's)")
-    yaml = pytest.importorskip("yaml", reason="PyYAML reads docker-compose's YAML output")
     for name in ("docker-compose.yml", "Dockerfile", ".dockerignore"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copy(ROOT / ".env.example", tmp_path / ".env")
@@ -226,7 +235,7 @@ def compose_config(tmp_path: Path) -> dict[str, Any]:
         [binary, "config"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    return yaml.safe_load(done.stdout)
+    return parse_block_yaml(done.stdout)
 
 
 def test_docker_compose_accepts_the_file_and_renders_the_same_facts(tmp_path: Path) -> None:
