@@ -310,8 +310,9 @@ def test_update_bumps_updated_at_to_the_clock_unless_given(fake, clock):
 @pytest.mark.parametrize("auth", [None, "Bearer wrong", "Basic abc"])
 def test_bad_or_missing_credentials_answer_401(fake, auth):
     headers = {"Authorization": auth} if auth else {}
-    status, _, body = get(fake, f"/repos/{REPO}", token=None, **headers)
+    status, response_headers, body = get(fake, f"/repos/{REPO}", token=None, **headers)
     assert (status, json.loads(body)["message"]) == (401, "Bad credentials")
+    assert response_headers["x-ratelimit-remaining"] == "5000"
     assert fake.requests[-1].has_auth is bool(auth)
 
 

@@ -62,7 +62,8 @@ class Routes:
         if method != "GET":
             return error_reply(404)
         try:
-            return self._dispatch_get(path.rstrip("/") or "/", query)
+            with self.state.lock:  # tests mutate from other threads; render a consistent view
+                return self._dispatch_get(path.rstrip("/") or "/", query)
         except (QueryError, PagingError) as err:
             return error_reply(422, str(err) if isinstance(err, PagingError) else None)
 
@@ -112,29 +113,27 @@ class Routes:
 
     def _item_list(self, repo: Repo, kind: str, rest: str, query: dict[str, str]) -> Reply:
         render = self.payloads.issue_view if kind == "issues" else self.payloads.pull_simple
-        with self.state.lock:
-            items, keys = self.state.listing(
-                repo, kind, query, since_inclusive=self.config.since_inclusive
-            )
-            page = select_page(
-                keys,
-                query,
-                maximum=self.config.per_page_max,
-                cursor_after_page=self.config.cursor_after_page,
-            )
-            body = b"[" + b",".join(render(repo, i) for i in items[page.start : page.stop]) + b"]"
+        items, keys = self.state.listing(
+            repo, kind, query, since_inclusive=self.config.since_inclusive
+        )
+        page = select_page(
+            keys,
+            query,
+            maximum=self.config.per_page_max,
+            cursor_after_page=self.config.cursor_after_page,
+        )
+        body = b"[" + b",".join(render(repo, i) for i in items[page.start : page.stop]) + b"]"
         link = link_header(self.payloads.api_base, f"/repos/{repo.full_name}{rest}", query, page)
         return Reply(200, body, {"Link": link} if link else {}, listing=True)
 
     def _single_item(self, repo: Repo, kind: str, number: int) -> Reply:
-        with self.state.lock:
-            item = repo.items.get(number)
-            if item is None or (kind == "pulls" and not item.is_pr):
-                return error_reply(404)
-            if item.gone:
-                return self._gone(item)
-            render = self.payloads.issue_view if kind == "issues" else self.payloads.pull_full
-            return Reply(200, render(repo, item), last_modified=epoch(item.updated_at))
+        item = repo.items.get(number)
+        if item is None or (kind == "pulls" and not item.is_pr):
+            return error_reply(404)
+        if item.gone:
+            return self._gone(item)
+        render = self.payloads.issue_view if kind == "issues" else self.payloads.pull_full
+        return Reply(200, render(repo, item), last_modified=epoch(item.updated_at))
 
     def _gone(self, item: Item) -> Reply:
         if item.moved_to is None:

@@ -3,7 +3,8 @@
 Sync, worker, API and browser tests, the benchmarks and `make demo` all run against it, so
 the client under test goes through real sockets, headers and JSON. Each request passes, in
 order: down switch → injected fault → auth (401) → primary rate limit (403/429) → route →
-conditional check (304, free) → rate-limit charge. See the package docstring for the API.
+conditional check (304, free) → rate-limit charge; every response carries the rate-limit
+headers. See the package docstring for the API.
 """
 
 from __future__ import annotations
@@ -164,16 +165,17 @@ class FakeGitHub(GitHubState):
             self._thread.join(timeout=5)
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        record = _record(handler, self.token)
+        record = _record(handler)
         self.requests.append(record)
         fault = self._faults.take(record.path)
         with self._flight():
             if fault and fault.delay:
                 self._stopping.wait(fault.delay)
-            reply = self._reply(record, handler, fault)
+            reply = self._reply(record, handler.headers, fault)
         if reply is None:
             _reset_connection(handler)
             return
+        reply.headers.update(self._rate.headers())
         record.status = reply.status
         self._send(handler, reply)
 
@@ -188,46 +190,27 @@ class FakeGitHub(GitHubState):
             with self._flight_lock:
                 self._in_flight -= 1
 
-    def _reply(self, record: RequestRecord, handler, fault: Fault | None) -> Reply | None:
+    def _reply(self, record: RequestRecord, headers, fault: Fault | None) -> Reply | None:
+        """The answer, in GitHub's order of checks; None means drop the connection."""
         if self._down:
             return error_reply(503, "Service Unavailable")
         if fault and fault.reset_connection:
             return None
         if fault and fault.status:
-            return self._fault_reply(fault)
-        if self.token is not None and not _token_matches(handler.headers, self.token):
+            return _fault_reply(fault)
+        if self.token is not None and not _token_matches(headers, self.token):
             return error_reply(401, "Bad credentials")
         if record.path == "/rate_limit":
-            return self._with_rate_headers(self.routes.rate_limit(self._rate.headers()))
+            return self.routes.rate_limit(self._rate.headers())
         if self.rate_remaining == 0:
-            return self._exhausted_reply()
+            return error_reply(self.rate_limit_status, PRIMARY_MESSAGE)
         reply = self.routes.dispatch(record.method, record.path, record.query)
         if reply.listing:
             for callback in self._callbacks:
                 callback(record)
-        if fault and fault.malformed:
-            return self._with_rate_headers(_truncated(reply), charge=True)
-        return self._with_rate_headers(_conditional(reply, handler.headers), charge=True)
-
-    def _fault_reply(self, fault: Fault) -> Reply:
-        rate_limited = fault.secondary or fault.status == 429
-        reply = error_reply(fault.status, SECONDARY_MESSAGE if rate_limited else None)
-        if fault.status == 502:
-            reply.body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-            reply.headers["Content-Type"] = "text/html"
-        if fault.retry_after is not None:
-            reply.headers["Retry-After"] = f"{fault.retry_after:g}"
-        if fault.location:
-            reply.headers["Location"] = fault.location
-        return self._with_rate_headers(reply)
-
-    def _exhausted_reply(self) -> Reply:
-        return self._with_rate_headers(error_reply(self.rate_limit_status, PRIMARY_MESSAGE))
-
-    def _with_rate_headers(self, reply: Reply, *, charge: bool = False) -> Reply:
-        if charge and reply.status != 304:
+        reply = _truncated(reply) if fault and fault.malformed else _conditional(reply, headers)
+        if reply.status != 304:
             self._rate.charge()
-        reply.headers.update(self._rate.headers())
         return reply
 
     def _send(self, handler: BaseHTTPRequestHandler, reply: Reply) -> None:
@@ -264,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET  # answered 404, as GitHub would
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         """The `Date` header follows the fake's clock, as GitHub's follows GitHub's."""
@@ -274,7 +257,20 @@ class _Handler(BaseHTTPRequestHandler):
         """Silent: tests read `fake.requests` instead."""
 
 
-def _record(handler: BaseHTTPRequestHandler, token: str | None) -> RequestRecord:
+def _fault_reply(fault: Fault) -> Reply:
+    rate_limited = fault.secondary or fault.status == 429
+    reply = error_reply(fault.status, SECONDARY_MESSAGE if rate_limited else None)
+    if fault.status == 502:
+        reply.body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+        reply.headers["Content-Type"] = "text/html"
+    if fault.retry_after is not None:
+        reply.headers["Retry-After"] = f"{fault.retry_after:g}"
+    if fault.location:
+        reply.headers["Location"] = fault.location
+    return reply
+
+
+def _record(handler: BaseHTTPRequestHandler) -> RequestRecord:
     parts = urlsplit(handler.path)
     headers = {name: handler.headers[name] for name in RECORDED_HEADERS if name in handler.headers}
     return RequestRecord(
