@@ -514,12 +514,14 @@ class LocalStack:
             assert time.monotonic() < deadline, f"{name} never healthy:\n{self.log(name)}"
             time.sleep(0.2)
 
-    def log(self, name: str) -> str:
-        return (self.workdir / f"{name}.log").read_text(errors="replace")[-4000:]
+    def log(self, name: str, tail: int = 4000) -> str:
+        return (self.workdir / f"{name}.log").read_text(errors="replace")[-tail:]
 
     def stop(self) -> None:
+        """SIGTERM, as `docker-compose stop` sends (idempotent)."""
         for process in self.processes.values():
-            process.terminate()
+            if process.poll() is None:
+                process.terminate()
         for process in self.processes.values():
             try:
                 process.wait(timeout=10)
@@ -589,3 +591,8 @@ def test_each_service_runs_as_compose_runs_it_and_the_proxy_drives_the_api(stack
     assert "/static/app.js" in assets
     for asset in assets:
         assert call(local.ports["8080"], "GET", asset)[0].status == 200, asset
+
+    local.stop()
+    logs = [local.log(name, tail=10**7) for name in local.processes]
+    logs += [path.read_text() for path in (local.workdir / "data" / "logs").glob("*.log*")]
+    assert logs and not any(fake.token in text for text in logs), "the token reached a log"

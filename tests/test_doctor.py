@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -105,6 +106,18 @@ def test_a_missing_subfolder_fails_the_layout_check(installed, env, capsys) -> N
     code, lines, _ = doctor(capsys)
     assert code == 1
     assert lines["data dir"].startswith("FAIL") and "artifacts is missing" in lines["data dir"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write any folder; run as a user")
+def test_an_unwritable_subfolder_fails_the_layout_check(installed, env, capsys) -> None:
+    logs = Path(env["PMBOT_DATA_DIR"]) / "logs"
+    logs.chmod(0o500)
+    try:
+        code, lines, _ = doctor(capsys)
+    finally:
+        logs.chmod(0o700)
+    assert code == 1
+    assert "logs is not writable" in lines["data dir"]
 
 
 def test_no_token_fails_without_asking_github(installed, monkeypatch, capsys, fake) -> None:
