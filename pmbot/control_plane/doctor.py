@@ -9,7 +9,6 @@ Details never contain the token (every line is redacted on the way out).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,15 +73,25 @@ def check_audit_chain(conn: sqlite3.Connection) -> Check:
     )
 
 
+_NONE = (0,) * len(COUNT_KEYS)
+# Read-only cross-check of two owners' tables (repo_counts: audit projections; the cache
+# tables: github/cache.py), so the query lives with the check rather than with either.
+_PROJECTED_COUNTS = f"SELECT repo_id, {', '.join(COUNT_KEYS)} FROM repo_counts"
+_CACHED_COUNTS = """
+    SELECT repo_id, state, count(*) FROM {table}
+    WHERE gone IS NULL GROUP BY repo_id, state
+"""
+
+
 def check_counts(conn: sqlite3.Connection) -> Check:
     """The projected counts equal a COUNT over the cached rows (gone items excluded)."""
     projected = {row[0]: tuple(row[1:]) for row in conn.execute(_PROJECTED_COUNTS)}
     cached = _cached_counts(conn)
     wrong = [
         f"repo {repo_id}: projected {dict(zip(COUNT_KEYS, counts, strict=True))},"
-        f" cached {dict(zip(COUNT_KEYS, cached.get(repo_id, (0, 0, 0, 0)), strict=True))}"
+        f" cached {dict(zip(COUNT_KEYS, cached.get(repo_id, _NONE), strict=True))}"
         for repo_id, counts in sorted(projected.items())
-        if counts != cached.get(repo_id, (0, 0, 0, 0))
+        if counts != cached.get(repo_id, _NONE)
     ]
     orphans = sorted(set(cached) - set(projected))
     if orphans:
@@ -90,13 +99,6 @@ def check_counts(conn: sqlite3.Connection) -> Check:
     if wrong:
         return Check("repo counts", False, "; ".join(wrong[:5]))
     return Check("repo counts", True, f"{len(projected)} repos, counts match the cache")
-
-
-_PROJECTED_COUNTS = f"SELECT repo_id, {', '.join(COUNT_KEYS)} FROM repo_counts"
-_CACHED_COUNTS = """
-    SELECT repo_id, state, count(*) FROM {table}
-    WHERE gone IS NULL GROUP BY repo_id, state
-"""
 
 
 def _cached_counts(conn: sqlite3.Connection) -> dict[int, tuple[int, ...]]:
@@ -135,14 +137,12 @@ def github_client(settings: Settings) -> GitHubClient:
     )
 
 
-def github_checks(
-    settings: Settings, make_client: Callable[[Settings], GitHubClient] = github_client
-) -> list[Check]:
+def github_checks(settings: Settings) -> list[Check]:
     """Token present, accepted by `GET /user` on GITHUB_API_BASE, and quota left."""
     base = settings.github_api_base
     if not settings.token_present:
         return [Check("GitHub token", False, "GITHUB_TOKEN is not set; put a token in .env")]
-    client = make_client(settings)
+    client = github_client(settings)
     try:
         user = client.get_user()
     except RateLimited as exc:
@@ -170,12 +170,10 @@ def check_rate_limit(rate: RateLimit | None) -> Check:
     return Check("rate limit", rate.remaining > 0, detail)
 
 
-def run_checks(
-    settings: Settings, github: Callable[[Settings], list[Check]] = github_checks
-) -> list[Check]:
+def run_checks(settings: Settings) -> list[Check]:
     """Every check, in the order an operator would fix them."""
     return [
         check_data_dir(settings.data_dir),
         *database_checks(settings.db_path),
-        *github(settings),
+        *github_checks(settings),
     ]
