@@ -378,7 +378,7 @@ def test_stop_during_a_sync_returns_between_pages(conn, make_worker, engine):
     (repo_id,) = _add(conn, "acme/widgets")
     engine.pages = 5
     worker = make_worker()
-    engine.during_page = lambda page: worker._stop.set() if page == 2 else None
+    engine.during_page = lambda page: worker.stop() if page == 2 else None
     outcome = worker.sync_repo(repo_id)
     assert outcome.status == "stopped"
     assert read_schedule(conn, repo_id)["lease_owner"] is None
@@ -418,3 +418,24 @@ def test_two_threads_never_sync_one_repo_at_once(settings, conn, engine):
         thread.join(10)
     assert overlaps == []
     assert "busy" in outcomes and "synced" in outcomes
+
+
+def test_the_lease_outlives_a_long_rate_limit_wait(conn, make_worker, engine, clock):
+    (repo_id,) = _add(conn, "acme/widgets")
+    stolen = []
+
+    def wait(seconds):
+        clock.advance(seconds)
+        stolen.append(w.claim_lease(conn, repo_id, "other", clock(), 60))
+        return False
+
+    worker = make_worker(wait=wait)
+    engine.during_page = lambda page: worker._sleep(300)
+    assert worker.sync_repo(repo_id).status == "synced"
+    assert len(stolen) == 60 and not any(stolen)
+
+
+def test_a_one_off_sync_writes_no_heartbeat(conn, make_worker):
+    (repo_id,) = _add(conn, "acme/widgets")
+    make_worker().sync_repo(repo_id)
+    assert conn.execute("SELECT count(*) FROM worker_heartbeats").fetchone()[0] == 0

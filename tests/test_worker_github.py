@@ -7,6 +7,7 @@ scenarios (SIGKILL mid-import, SIGTERM mid-import) run `python -m pmbot worker`.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import re
 import signal
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from pmbot.cli import main
+from pmbot.cli.sync import ProgressLine
 from pmbot.control_plane import registry
 from pmbot.control_plane.audit.verify import verify
 from pmbot.control_plane.github import status
@@ -444,3 +446,34 @@ def test_sigterm_mid_import_stops_within_5s_leaving_nothing_half_done(
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
     assert cached(conn) == truth(big_fake)
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_line_on_a_terminal_shows_items_pages_requests_and_rate_limit(
+    conn, fake, make_worker
+):
+    repo_id = registry.add_repo(conn, REPO).repo_id
+    worker = make_worker()
+    stream = Tty()
+    line = ProgressLine(worker, REPO, stream)
+    assert worker.sync_repo(repo_id, on_progress=line.update).status == "synced"
+    line.finish()
+    updates = stream.getvalue().split("\r")
+    assert re.fullmatch(
+        rf"{REPO}: 10 items, 1 pages, 1 requests, rate limit left 4999\x1b\[K", updates[1]
+    )
+    assert updates[-1] == "\x1b[K"  # the line is cleared before the summary
+
+
+def test_progress_line_is_silent_when_not_a_terminal(conn, fake, make_worker):
+    repo_id = registry.add_repo(conn, REPO).repo_id
+    stream = io.StringIO()
+    worker = make_worker()
+    line = ProgressLine(worker, REPO, stream)
+    worker.sync_repo(repo_id, on_progress=line.update)
+    line.finish()
+    assert stream.getvalue() == ""

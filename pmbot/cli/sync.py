@@ -18,7 +18,7 @@ from pmbot.cli import start
 from pmbot.control_plane.db import connect
 from pmbot.control_plane.github import status
 from pmbot.control_plane.github.sync import failure_message
-from pmbot.control_plane.github.worker import SyncOutcome, Worker
+from pmbot.control_plane.github.worker import LEASE_SECONDS, SyncOutcome, Worker
 from pmbot.control_plane.registry import (
     Repo,
     RepoNotFound,
@@ -49,7 +49,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         metavar="S",
-        help="how long a repo lease outlives a crashed worker (default 60)",
+        help=f"how long a repo lease outlives a crashed worker (default {LEASE_SECONDS})",
     )
     worker.set_defaults(func=run_worker)
 
@@ -67,9 +67,7 @@ def run_worker(args: argparse.Namespace) -> int:
         return check_worker(Settings.from_env(), args.max_age)
     settings, conn = start("worker")
     conn.close()
-    worker = Worker(settings)
-    if args.lease_seconds:
-        worker.lease_seconds = args.lease_seconds
+    worker = Worker(settings, lease_seconds=args.lease_seconds or LEASE_SECONDS)
     stop_requested = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop_requested.set())

@@ -324,10 +324,6 @@ class Worker:
             return not self._thread.is_alive()
         return True
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     def _run(self) -> None:
         log.info("worker %s started", self.worker_id)
         try:
@@ -384,11 +380,12 @@ class Worker:
         now = self.clock()
         if not claim_lease(conn, repo_id, self.worker_id, now, self.lease_seconds):
             return SyncOutcome(repo_id, "busy")
-        job = _Job(repo_id, now, on_progress=on_progress)
+        job = self._local.job = _Job(repo_id, now, on_progress=on_progress)
         try:
             reconcile = reconcile or _reconcile_due(conn, repo_id, now)
             return self._attempt(conn, job, reconcile)
         finally:
+            self._local.job = None
             with transaction(conn):
                 if requests_upto is not None:
                     delete_requests(conn, repo_id, requests_upto)
@@ -444,7 +441,7 @@ class Worker:
     # -- callbacks from the client and the sync --------------------------------------------
 
     def _progress(self, conn: sqlite3.Connection, job: _Job, progress: Any) -> None:
-        self._renew(conn, job, force=True)
+        self._keep_alive(conn, force_renew=True)
         save_progress(conn, job.repo_id, self.worker_id, progress)
         if job.on_progress is not None:
             job.on_progress(progress)
@@ -452,19 +449,23 @@ class Worker:
     def _should_stop(self, conn: sqlite3.Connection, job: _Job) -> bool:
         if self._stop.is_set():
             return True
-        self._renew(conn, job)
+        self._keep_alive(conn)
         return not job.lease_ok
 
-    def _renew(self, conn: sqlite3.Connection, job: _Job, *, force: bool = False) -> None:
-        """Renew the lease (at most every third of its length unless forced), flush, beat."""
-        now = self.clock()
-        if force or (now - job.renewed_at).total_seconds() >= self.lease_seconds / 3:
+    def _keep_alive(self, conn: sqlite3.Connection, *, force_renew: bool = False) -> None:
+        """During a sync: renew the lease (at most every third of its length unless forced),
+        save the GitHub status, and beat if this thread runs the loop."""
+        job, now = getattr(self._local, "job", None), self.clock()
+        if job is not None and (
+            force_renew or (now - job.renewed_at).total_seconds() >= self.lease_seconds / 3
+        ):
             job.lease_ok = job.lease_ok and renew_lease(
                 conn, job.repo_id, self.worker_id, now, self.lease_seconds
             )
             job.renewed_at = now
         self._flush_status(conn)
-        self._beat(conn)
+        if getattr(self._local, "beat_at", None) is not None:
+            self._beat(conn)
 
     def _note_response(self, info: Any) -> None:
         """Client hook; may run on a fetch thread, so it only keeps the latest info."""
@@ -476,7 +477,8 @@ class Worker:
             status.save_response(conn, info)
 
     def _sleep(self, seconds: float) -> None:
-        """Client's sleep: waits in heartbeat-sized steps, raises when asked to stop."""
+        """Client's sleep: waits in heartbeat-sized steps, keeping the lease and heartbeat
+        alive through a long rate-limit wait; raises when the worker is asked to stop."""
         left = seconds
         while left > 0:
             step = min(left, HEARTBEAT_SECONDS)
@@ -484,12 +486,12 @@ class Worker:
                 raise WorkerStopping("the worker is stopping")
             left -= step
             if getattr(self._local, "conn", None) is not None:
-                self._beat(self._local.conn)
+                self._keep_alive(self._local.conn)
 
-    def _beat(self, conn: sqlite3.Connection, *, force: bool = False) -> None:
+    def _beat(self, conn: sqlite3.Connection) -> None:
         now = self.clock()
         last = getattr(self._local, "beat_at", None)
-        if force or last is None or (now - last).total_seconds() >= HEARTBEAT_SECONDS:
+        if last is None or (now - last).total_seconds() >= HEARTBEAT_SECONDS:
             beat(conn, self.worker_id, self._started_at, now)
             self._local.beat_at = now
 
