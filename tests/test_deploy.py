@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from pmbot.cli import build_parser
-from pmbot.control_plane.api.proxy import Upstream, create_proxy_app
+from pmbot.control_plane.api.proxy import MAX_BODY_BYTES, Upstream, create_proxy_app
 from pmbot.control_plane.api.security import SECURITY_HEADERS, HostAllowlist
 from pmbot.control_plane.api.server import ServerThread
 from pmbot.shared import settings as settings_module
@@ -400,6 +400,16 @@ def test_the_proxy_checks_host_before_forwarding(ui: int, upstream: EchoUpstream
     assert upstream.seen == []
 
 
+def test_the_proxy_refuses_a_body_over_the_api_limit_without_forwarding(
+    ui: int, upstream: EchoUpstream
+) -> None:
+    body = b"x" * (MAX_BODY_BYTES + 1)
+    response, data = call(ui, "POST", "/api/repos", body, Content_Type="application/json")
+    assert response.status == 413
+    assert json.loads(data)["code"] == "body_too_large"
+    assert upstream.seen == []
+
+
 def test_the_proxy_answers_502_when_the_api_is_down(static_root: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -435,11 +445,17 @@ def test_the_ui_healthz_is_its_own_and_reports_the_api(ui: int, upstream: EchoUp
     assert [seen["path"] for seen in upstream.seen] == ["/healthz"]
 
 
-def test_the_ui_command_refuses_an_api_url_it_cannot_proxy(capsys) -> None:
+def test_the_ui_command_refuses_a_bad_api_url_and_a_busy_port(capsys) -> None:
     from pmbot.cli import main
 
     assert main(["ui", "--api-url", "https://api:8000"]) == 2
     assert "expected http://host:port" in capsys.readouterr().err
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["ui", "--port", str(port), "--api-url", "http://127.0.0.1:9"]) == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
 
 
 # -- the services, run as compose runs them ----------------------------------------------

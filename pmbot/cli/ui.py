@@ -44,7 +44,11 @@ def run_ui(args: argparse.Namespace) -> int:
         print(f"pmbot: {exc}", file=sys.stderr)
         return 2
     app = create_proxy_app(upstream, static_dir(), HostAllowlist(settings.allowed_hosts))
-    server = ServerThread(app, host=args.host, port=args.port, threads=PROXY_THREADS)
+    try:
+        server = ServerThread(app, host=args.host, port=args.port, threads=PROXY_THREADS)
+    except OSError as exc:
+        print(f"pmbot: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
