@@ -315,6 +315,22 @@ def test_pmbot_sync_prints_a_summary(env, conn, fake, capsys):
     assert cached(conn) == truth(fake)
 
 
+def test_pmbot_sync_reconcile_marks_deleted_and_transferred_items(env, conn, fake, capsys):
+    fake.add_repo("acme/other")
+    registry.add_repo(conn, REPO)
+    assert main(["sync", REPO]) == 0
+    fake.delete_item(REPO, 2)
+    fake.transfer_item(REPO, 4, "acme/other")
+    assert main(["sync", "--reconcile", REPO]) == 0
+    assert cached(conn) == truth(fake)
+    gone = conn.execute(
+        "SELECT issue_number, gone, moved_to FROM github_issues WHERE gone IS NOT NULL"
+        " ORDER BY issue_number"
+    ).fetchall()
+    assert [tuple(r)[:2] for r in gone] == [(2, "deleted"), (4, "transferred")]
+    assert "acme/other" in gone[1][2]
+
+
 def test_pmbot_sync_fails_with_one_line(env, conn, fake, capsys):
     registry.add_repo(conn, "acme/nope")
     assert main(["sync", "acme/nope"]) == 1
