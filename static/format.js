@@ -27,6 +27,13 @@ export function formatNumber(value) {
   return Number.isFinite(value) ? numberFormat.format(value) : "—";
 }
 
+const pluralRules = new Intl.PluralRules("en");
+
+/** "1 page", "2,000 pages": a formatted count with the noun in the right number. */
+export function formatCount(value, one, many = `${one}s`) {
+  return `${formatNumber(value)} ${pluralRules.select(value) === "one" ? one : many}`;
+}
+
 /** Parse an RFC 3339 timestamp; null for missing or unreadable values. */
 export function parseTime(iso) {
   if (!iso) return null;
@@ -40,16 +47,16 @@ export function formatLocalTime(iso) {
   return ms === null ? "—" : dateTimeFormat.format(ms);
 }
 
-/** "5 minutes ago", "in 2 hours", "now"; `empty` when there is no time. */
+/** "now", "in 20 seconds", "5 minutes ago", "in 2 hours"; `empty` when there is no time. */
 export function formatRelative(iso, now = Date.now(), empty = "never") {
   const ms = parseTime(iso);
   if (ms === null) return empty;
   const seconds = Math.round((ms - now) / 1000);
-  if (Math.abs(seconds) < 45) return relativeFormat.format(0, "second");
+  if (Math.abs(seconds) < 10) return relativeFormat.format(0, "second");
   for (const [unit, size] of RELATIVE_STEPS) {
     if (Math.abs(seconds) >= size) return relativeFormat.format(Math.round(seconds / size), unit);
   }
-  return relativeFormat.format(Math.round(seconds / 60), "minute");
+  return relativeFormat.format(seconds, "second");
 }
 
 /** A byte count as B, KB, MB or GB (powers of 1024). */

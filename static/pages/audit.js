@@ -5,7 +5,7 @@
  */
 import { getAuditHead, listAudit, listRepos, verifyAudit } from "../api.js";
 import { h, replaceChildren, showMessage } from "../dom.js";
-import { formatLocalTime, formatNumber, formatRelative } from "../format.js";
+import { formatCount, formatLocalTime, formatRelative } from "../format.js";
 
 const PAGE_SIZE = 50;
 const EVENT_TYPES = [
@@ -19,8 +19,7 @@ export function render(main) {
   const timeline = createTimeline();
   main.append(h("h1", {}, "Audit log"), integrity, timeline.root);
   loadIntegrity(integrity);
-  timeline.loadRepos();
-  timeline.load(false);
+  timeline.loadRepos().then(() => timeline.load(false));
   return () => timeline.stop();
 }
 
@@ -36,11 +35,11 @@ async function loadIntegrity(section) {
 function verifyLine(result) {
   if (result.ok) {
     return h("p", { className: "verify-result", dataset: { kind: "ok" } },
-      `Chain intact — ${formatNumber(result.checked)} events checked.`);
+      `Chain intact — ${formatCount(result.checked, "event")} checked.`);
   }
   const reason = result.reason ? ` (${result.reason})` : "";
   return h("p", { className: "verify-result", dataset: { kind: "error" }, role: "alert" },
-    `Chain broken at event #${result.first_bad_seq}${reason} — ${formatNumber(result.checked)} events checked.`);
+    `Chain broken at event #${result.first_bad_seq}${reason} — ${formatCount(result.checked, "event")} checked.`);
 }
 
 function headLine(head) {
@@ -80,36 +79,49 @@ function createFilters(onChange) {
 
 function createTimeline() {
   const state = { next: null, request: 0, names: new Map() };
-  const list = h("ol", { className: "timeline", reversed: true });
-  const status = h("p", { className: "list-status", role: "status" });
-  const more = h("button", { type: "button", className: "load-more", hidden: true }, "Load more");
-  const filters = createFilters(() => load(false));
-  async function load(append) {
-    const request = ++state.request;
-    try {
-      const page = await listAudit({ ...filters.values(), limit: PAGE_SIZE, cursor: append ? state.next : null });
-      if (request !== state.request) return;
-      if (!append) list.replaceChildren();
-      list.append(...page.items.map((event) => eventItem(event, state.names)));
-      state.next = page.next || null;
-      more.hidden = !state.next;
-      const count = list.children.length;
-      showMessage(status, count ? `Showing ${formatNumber(count)} events, newest first.` : "No events match these filters.", "info");
-    } catch (error) {
-      if (request === state.request) showMessage(status, `Cannot load the log: ${error.message}`, "error");
-    }
-  }
-  async function loadRepos() {
-    const { items } = await listRepos().catch(() => ({ items: [] }));
-    for (const repo of items) {
-      state.names.set(String(repo.repo_id), repo.full_name);
-      filters.repo.append(h("option", { value: repo.repo_id }, repo.full_name));
-    }
-  }
-  more.addEventListener("click", () => load(true));
+  const view = {
+    list: h("ol", { className: "timeline", reversed: true }),
+    status: h("p", { className: "list-status", role: "status" }),
+    more: h("button", { type: "button", className: "load-more", hidden: true }, "Load more"),
+  };
+  const load = (append) => loadEvents(state, view, append);
+  view.filters = createFilters(() => load(false));
+  view.more.addEventListener("click", () => load(true));
   const root = h("section", { className: "panel", "aria-labelledby": "timeline-title" },
-    h("h2", { id: "timeline-title" }, "Timeline"), filters.form, status, list, more);
-  return { root, load, loadRepos, stop: () => { state.request += 1; } };
+    h("h2", { id: "timeline-title" }, "Timeline"), view.filters.form, view.status, view.list, view.more);
+  return {
+    root,
+    load,
+    loadRepos: () => loadRepoNames(state.names, view.filters.repo),
+    stop: () => { state.request += 1; },
+  };
+}
+
+/** Fetch a page of events; a newer request (changed filters, page left) wins over older ones. */
+async function loadEvents(state, view, append) {
+  const request = ++state.request;
+  try {
+    const params = { ...view.filters.values(), limit: PAGE_SIZE, cursor: append ? state.next : null };
+    const page = await listAudit(params);
+    if (request !== state.request) return;
+    if (!append) view.list.replaceChildren();
+    view.list.append(...page.items.map((event) => eventItem(event, state.names)));
+    state.next = page.next || null;
+    view.more.hidden = !state.next;
+    const count = view.list.children.length;
+    showMessage(view.status, count ? `Showing ${formatCount(count, "event")}, newest first.` : "No events match these filters.", "info");
+  } catch (error) {
+    if (request === state.request) showMessage(view.status, `Cannot load the log: ${error.message}`, "error");
+  }
+}
+
+/** Fill the repo filter, and remember names so events show `owner/name`, not an id. */
+async function loadRepoNames(names, select) {
+  const { items } = await listRepos().catch(() => ({ items: [] }));
+  for (const repo of items) {
+    names.set(String(repo.repo_id), repo.full_name);
+    select.append(h("option", { value: repo.repo_id }, repo.full_name));
+  }
 }
 
 function subject(event, names) {

@@ -5,7 +5,7 @@
  */
 import { addRepo, listGithubRepos } from "../api.js";
 import { h, showMessage } from "../dom.js";
-import { formatNumber } from "../format.js";
+import { formatCount } from "../format.js";
 
 export function createOrgPicker(onAdded) {
   const input = h("input", { id: "org-name", name: "org", type: "text", autocomplete: "off", spellcheck: "false", placeholder: "my-org" });
@@ -40,7 +40,7 @@ async function loadRepos(state, view, append) {
     view.moreButton.hidden = !state.next;
     view.addButton.hidden = view.results.children.length === 0;
     const shown = view.results.children.length;
-    showMessage(view.status, shown ? `${formatNumber(shown)} repos shown.` : "The token sees no repos here.", "info");
+    showMessage(view.status, shown ? `${formatCount(shown, "repo")} shown.` : "The token sees no repos here.", "info");
   } catch (error) {
     showMessage(view.status, `GitHub said: ${error.message}`, "error");
   }
@@ -55,7 +55,7 @@ function orgRepoRow(repo) {
   ];
   return h("li", { className: "org-repo", dataset: { fullName: repo.full_name } },
     h("label", {}, box, " ", repo.full_name), " ", ...tags,
-    h("span", { className: "muted" }, ` ${formatNumber(repo.open_issues_count)} open issues`));
+    h("span", { className: "muted" }, ` ${formatCount(repo.open_issues_count, "open issue")}`));
 }
 
 async function addChecked(results, status, button, onAdded) {
@@ -76,6 +76,6 @@ async function addChecked(results, status, button, onAdded) {
   }
   button.disabled = false;
   const added = boxes.length - failures.length;
-  showMessage(status, [`Added ${added} repos.`, ...failures].join(" "), failures.length ? "error" : "ok");
+  showMessage(status, [`Added ${formatCount(added, "repo")}.`, ...failures].join(" "), failures.length ? "error" : "ok");
   onAdded();
 }

@@ -5,7 +5,7 @@
  */
 import { getRepoStatus, listItems } from "../api.js";
 import { h, replaceChildren, setText, showMessage } from "../dom.js";
-import { formatLocalTime, formatNumber, formatRelative } from "../format.js";
+import { formatCount, formatLocalTime, formatNumber, formatRelative } from "../format.js";
 import { STATUS_LABELS } from "./repo_card.js";
 import { createSearch } from "./search.js";
 
@@ -86,42 +86,49 @@ function createTabs(onSelect) {
 
 function createBrowser(repoId) {
   const state = { kind: "issues", next: null, request: 0 };
-  const rows = h("tbody");
-  const status = h("p", { className: "list-status", role: "status" });
-  const more = h("button", { type: "button", className: "load-more", hidden: true }, "Load more");
-  const filters = createFilters(() => load(false));
+  const view = {
+    rows: h("tbody"),
+    status: h("p", { className: "list-status", role: "status" }),
+    more: h("button", { type: "button", className: "load-more", hidden: true }, "Load more"),
+  };
+  const load = (append) => loadItems(repoId, state, view, append);
+  view.filters = createFilters(() => load(false));
   const tabs = createTabs((kind) => {
     state.kind = kind;
     load(false);
   });
+  const headings = ["#", "Title", "State", "Labels", "Author", "Comments", "Updated"];
   const table = h("table", { className: "items" },
-    h("thead", {}, h("tr", {}, ["#", "Title", "State", "Labels", "Author", "Comments", "Updated"].map((t) => h("th", { scope: "col" }, t)))),
-    rows);
-  async function load(append) {
-    const request = ++state.request;
-    const params = { ...filters.values(), limit: PAGE_SIZE, cursor: append ? state.next : null };
-    more.disabled = true;
-    try {
-      const page = await listItems(repoId, state.kind, params);
-      if (request !== state.request) return;
-      if (!append) rows.replaceChildren();
-      rows.append(...page.items.map((item) => itemRow(item, state.kind)));
-      state.next = page.next || null;
-      more.hidden = !state.next;
-      showListStatus(status, rows.children.length, state.kind);
-    } catch (error) {
-      if (request === state.request) showMessage(status, `Cannot load the cache: ${error.message}`, "error");
-    } finally {
-      more.disabled = false;
-    }
-  }
-  more.addEventListener("click", () => load(true));
+    h("thead", {}, h("tr", {}, headings.map((t) => h("th", { scope: "col" }, t)))), view.rows);
+  view.more.addEventListener("click", () => load(true));
   const root = h("section", { className: "panel", "aria-label": "Cached issues and pull requests" },
-    tabs.root, filters.form, status, h("div", { className: "table-wrap" }, table), more);
+    tabs.root, view.filters.form, view.status, h("div", { className: "table-wrap" }, table), view.more);
   return {
-    root, load, stop: () => { state.request += 1; },
+    root,
+    load,
+    stop: () => { state.request += 1; },
     setCounts: (counts) => setTabCounts(tabs.tabs, counts),
   };
+}
+
+/** Fetch a page of items; a newer request (new filters, tab, page left) wins over older ones. */
+async function loadItems(repoId, state, view, append) {
+  const request = ++state.request;
+  const params = { ...view.filters.values(), limit: PAGE_SIZE, cursor: append ? state.next : null };
+  view.more.disabled = true;
+  try {
+    const page = await listItems(repoId, state.kind, params);
+    if (request !== state.request) return;
+    if (!append) view.rows.replaceChildren();
+    view.rows.append(...page.items.map((item) => itemRow(item, state.kind)));
+    state.next = page.next || null;
+    view.more.hidden = !state.next;
+    showListStatus(view.status, view.rows.children.length, state.kind);
+  } catch (error) {
+    if (request === state.request) showMessage(view.status, `Cannot load the cache: ${error.message}`, "error");
+  } finally {
+    view.more.disabled = false;
+  }
 }
 
 function setTabCounts(tabs, counts) {
@@ -135,10 +142,10 @@ function setTabCounts(tabs, counts) {
 }
 
 function showListStatus(node, count, kind) {
-  const noun = kind === "issues" ? "issues" : "pull requests";
+  const noun = kind === "issues" ? "issue" : "pull request";
   const text = count
-    ? `Showing ${formatNumber(count)} cached ${noun}.`
-    : `No cached ${noun} match these filters. Try state "All", clear the filters, or wait for the import.`;
+    ? `Showing ${formatCount(count, `cached ${noun}`)}.`
+    : `No cached ${noun}s match these filters. Try state "All", clear the filters, or wait for the import.`;
   showMessage(node, text, count ? "info" : "empty");
 }
 

@@ -5,7 +5,7 @@
  */
 import { removeRepo, syncRepo } from "../api.js";
 import { h, setAttr, setText, showMessage } from "../dom.js";
-import { formatLocalTime, formatNumber, formatRelative } from "../format.js";
+import { formatCount, formatLocalTime, formatNumber, formatRelative } from "../format.js";
 
 export const STATUS_LABELS = {
   idle: "Idle",
@@ -26,8 +26,8 @@ function countsText(counts, open, closed) {
 
 function progressText(progress) {
   if (!progress) return "Starting…";
-  const parts = [`${formatNumber(progress.items)} items`, `${formatNumber(progress.pages)} pages`];
-  if (Number.isFinite(progress.requests)) parts.push(`${formatNumber(progress.requests)} requests`);
+  const parts = [formatCount(progress.items, "item"), formatCount(progress.pages, "page")];
+  if (Number.isFinite(progress.requests)) parts.push(formatCount(progress.requests, "request"));
   return `${parts.join(" · ")} so far`;
 }
 

@@ -5,7 +5,7 @@
  */
 import { addRepo, listRepos, syncRepo } from "../api.js";
 import { h, showMessage } from "../dom.js";
-import { checkRepoName } from "../format.js";
+import { checkRepoName, formatCount } from "../format.js";
 import { poll } from "../poll.js";
 import { createOrgPicker } from "./org_picker.js";
 import { createRepoCard, updateRepoCard } from "./repo_card.js";
@@ -146,9 +146,9 @@ async function requestSyncAll(repos, button, status, onDone) {
   const results = await Promise.allSettled(repos.map((repo) => syncRepo(repo.repo_id)));
   const failed = results.filter((r) => r.status === "rejected");
   if (failed.length) {
-    showMessage(status, `Sync requested for ${results.length - failed.length} repos; ${failed.length} failed: ${failed[0].reason.message}`, "error");
+    showMessage(status, `Sync requested for ${formatCount(results.length - failed.length, "repo")}; ${failed.length} failed: ${failed[0].reason.message}`, "error");
   } else {
-    showMessage(status, `Sync requested for ${results.length} repos.`, "ok");
+    showMessage(status, `Sync requested for ${formatCount(results.length, "repo")}.`, "ok");
   }
   button.disabled = false;
   onDone();

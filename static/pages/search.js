@@ -5,7 +5,7 @@
  */
 import { search } from "../api.js";
 import { h, showMessage } from "../dom.js";
-import { formatLocalTime, formatRelative } from "../format.js";
+import { formatCount, formatLocalTime, formatRelative } from "../format.js";
 
 /** Build the snippet's nodes from its segments. */
 export function snippetNodes(segments) {
@@ -39,7 +39,7 @@ async function runSearch(params, results, status) {
   try {
     const page = await search(params);
     results.replaceChildren(...page.items.map(resultItem));
-    showMessage(status, page.items.length ? `${page.items.length} results.` : "No cached issue or PR matches.", "info");
+    showMessage(status, page.items.length ? `${formatCount(page.items.length, "result")}.` : "No cached issue or PR matches.", "info");
   } catch (error) {
     results.replaceChildren();
     showMessage(status, `Search failed: ${error.message}`, "error");

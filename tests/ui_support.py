@@ -1,0 +1,95 @@
+"""Helpers for the browser tests: a live `pmbot serve` on a fake GitHub, and a watched page.
+
+`LiveServer` runs the real server process (with its worker thread) against an
+in-process FakeGitHub, so a test can change GitHub's state and watch the UI
+catch up. `WatchedPage` collects console errors and page errors so each test
+can fail on any it did not expect, and saves screenshots into
+`test-artifacts/screenshots/`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.fake_github.demo import ROOT
+
+SCREENSHOT_DIR = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@dataclass
+class LiveServer:
+    """A running `pmbot serve` process and how to reach it."""
+
+    base_url: str
+    data_dir: Path
+    log_path: Path
+
+    def api(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        """Call the API as a script client would (JSON + the CSRF header)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.base_url}{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json", "X-PMBot-Request": "1"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def repo_id(self, full_name: str) -> int:
+        _, body = self.api("GET", "/api/repos")
+        return next(r["repo_id"] for r in body["items"] if r["full_name"] == full_name)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass
+class WatchedPage:
+    """A Playwright page whose console errors and page errors are recorded."""
+
+    page: object
+    errors: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern] = field(default_factory=list)
+
+    def allow_console_error(self, pattern: str) -> None:
+        """Accept console errors matching `pattern` (e.g. the browser's log of an expected 422)."""
+        self.allowed.append(re.compile(pattern))
+
+    def unexpected_errors(self) -> list[str]:
+        return [e for e in self.errors if not any(p.search(e) for p in self.allowed)]
+
+    def screenshot(self, name: str) -> Path:
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOT_DIR / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+def watch(page) -> WatchedPage:
+    watched = WatchedPage(page)
+    page.on(
+        "console",
+        lambda message: (
+            watched.errors.append(f"console: {message.text}") if message.type == "error" else None
+        ),
+    )
+    page.on("pageerror", lambda error: watched.errors.append(f"pageerror: {error}"))
+    return watched
