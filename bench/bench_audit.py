@@ -56,16 +56,16 @@ _AUDIT_OBJECTS = (
 
 
 def page_payload(rng: random.Random, repo_id: int, n: int) -> dict:
-    """A realistic sync.page_committed payload: one page of 100 items moved the cursor."""
+    """A sync.page_committed payload shaped like `github/sync.py` writes: 100 items."""
     day, second = divmod(n, 86_400)
     return {
         "repo_id": repo_id,
         "stream": rng.choice(("issues", "prs")),
         "cursor": f"2026-{1 + day // 28 % 12:02d}-{1 + day % 28:02d}T"
         f"{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z",
-        "delta": {"issues_open": rng.randint(0, 5), "issues_closed": rng.randint(-2, 2)},
         "items": 100,
-        "page": rng.randint(1, 20),
+        "changed": rng.randint(1, 100),
+        "delta": {"issues_open": rng.randint(1, 5), "issues_closed": rng.randint(-2, -1)},
     }
 
 
