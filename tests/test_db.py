@@ -196,3 +196,16 @@ def test_two_processes_starting_together_create_one_workspace(tmp_path):
     assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(
         list(migrations_dir().glob("*.sql"))
     )
+
+
+def test_refused_commit_rolls_back_and_leaves_no_open_transaction(tmp_path):
+    conn = connect(tmp_path / "pm.sqlite3")
+    conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    conn.execute("CREATE TABLE child (parent_id INTEGER REFERENCES parent (id))")
+
+    with pytest.raises(sqlite3.IntegrityError), transaction(conn):
+        conn.execute("PRAGMA defer_foreign_keys = ON")
+        conn.execute("INSERT INTO child VALUES (42)")
+
+    assert not conn.in_transaction
+    assert conn.execute("SELECT count(*) FROM child").fetchone()[0] == 0
