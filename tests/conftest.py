@@ -17,6 +17,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import logging
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,19 @@ from pmbot.shared.settings import Settings
 
 TEST_TOKEN = "ghp_" + "TestTokenValue0123456789" * 2
 TEST_PORT = 8000
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pmbot_logging() -> Iterator[None]:
+    """Undo `setup_logging` after each test: its handlers hold files and captured
+    streams, and `propagate=False` would hide later tests' records from caplog."""
+    yield
+    root = logging.getLogger("pmbot")
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.propagate = True
+    root.setLevel(logging.NOTSET)
 
 
 @pytest.fixture
