@@ -408,7 +408,7 @@ def cache_detail_keys() -> tuple[str, ...]:
     return ("draft", "merged_at", "head_ref", "base_ref")
 
 
-def test_rate_limit_exhaustion_fails_fast_then_converges(conn, clock, settings):
+def test_rate_limit_exhaustion_fails_fast_then_resumes_after_reset(conn, clock, settings):
     with FakeGitHub(TOKEN, clock=clock, rate_limit=3) as fake:
         fake.add_repo(REPO)
         for index in range(450):
@@ -421,15 +421,21 @@ def test_rate_limit_exhaustion_fails_fast_then_converges(conn, clock, settings):
             run(conn, gh, repo_id, cfg)
         assert raised.value.primary
         reset = datetime.fromtimestamp(fake.rate_reset, UTC)
-        sync.record_failure(conn, repo_id, raised.value, attempt=1, next_retry_at=None)
+        assert sync.record_failure(conn, repo_id, raised.value, attempt=1, next_retry_at=None)
         repo = registry.get_repo(conn, repo_id)
-        assert repo.last_error_code == "rate_limited"
+        assert (repo.status, repo.last_error_code) == ("error", "rate_limited")
         assert repo.last_error == f"rate limited until {reset:%H:%M} UTC"
-        assert len(cached(conn, repo_id)) == 300  # three pages committed
-        fake.reset_rate_limit()
-        fake._rate.limit = 5000
-        run(conn, gh, repo_id, cfg)
+        assert len(cached(conn, repo_id)) == 300  # the backlog page, window pages 1 and 2
+        clock.now = reset + timedelta(seconds=1)  # the next window: 3 more requests
+        with pytest.raises(RateLimited):
+            run(conn, gh, repo_id, cfg)
+        clock.advance(3601)
+        run(conn, gh, repo_id, cfg)  # resumed twice, never from zero
         assert_converged(conn, fake, repo_id)
+        assert registry.get_repo(conn, repo_id).status == "ok"
+        # Backlog page, 5 window pages, and at most 2 pages priming the next refresh URL.
+        assert sum(r.status == 200 for r in fake.requests) <= 1 + 5 + 2
+        assert sum(r.query.get("state") == "open" for r in fake.requests) == 1
 
 
 def test_retry_after_is_honoured_or_surfaced(conn, fake, clock, cfg, repo_id):

@@ -74,27 +74,40 @@ def dumps(value: Any) -> str:
 # -- the issues stream -----------------------------------------------------------------------
 
 
-def upsert_issue_page(conn: sqlite3.Connection, repo_id: int, items: list[dict]) -> PageWrite:
-    """Write one page of the issues listing (issues and PRs); caller's transaction."""
+def upsert_issue_page(
+    conn: sqlite3.Connection,
+    repo_id: int,
+    items: list[dict],
+    payloads: list[str] | None = None,
+) -> PageWrite:
+    """Write one page of the issues listing (issues and PRs); caller's transaction.
+
+    `payloads`, if given, are `dumps(item)` of each item, computed ahead on another thread.
+    """
     write = PageWrite()
+    texts = payloads or [None] * len(items)
     for kind in (ISSUE, PR):
-        group = {i["number"]: i for i in items if ("pull_request" in i) == (kind is PR)}
+        group = {
+            item["number"]: (item, text)
+            for item, text in zip(items, texts, strict=True)
+            if ("pull_request" in item) == (kind is PR)
+        }
         if group:
             _upsert_group(conn, repo_id, kind, group, write)
     return write
 
 
 def _upsert_group(
-    conn: sqlite3.Connection, repo_id: int, kind: Kind, items: dict[int, dict], write: PageWrite
+    conn: sqlite3.Connection, repo_id: int, kind: Kind, items: dict[int, tuple], write: PageWrite
 ) -> None:
     previous = _previous_rows(conn, repo_id, kind, list(items))
     changed = []
-    for number, item in items.items():
+    for number, (item, text) in items.items():
         columns, body = _list_columns(item), item.get("body") or ""
         old = previous.get(number)
         if old is not None and old == (columns, None, body):
             continue
-        changed.append((number, item, columns, body))
+        changed.append((number, item, columns, body, text or dumps(item)))
         if old is not None and old[1] is None:
             write.add(f"{kind.counts}_{old[0][0]}", -1)
         write.add(f"{kind.counts}_{columns[0]}", 1)
@@ -155,7 +168,7 @@ def _write_rows(conn: sqlite3.Connection, repo_id: int, kind: Kind, changed: lis
             " ON CONFLICT (repo_id, issue_number) DO UPDATE SET"
             f" {_assign(_COLUMNS)}, gone = NULL, moved_to = NULL,"
             " payload_json = excluded.payload_json",
-            [(repo_id, n, *cols, dumps(item)) for n, item, cols, _ in changed],
+            [(repo_id, n, *cols, text) for n, _, cols, _, text in changed],
         )
         return
     # The issue view of a PR may carry draft and merged_at; /pulls fills the rest later.
@@ -167,9 +180,8 @@ def _write_rows(conn: sqlite3.Connection, repo_id: int, kind: Kind, changed: lis
         " draft = coalesce(excluded.draft, draft), merged_at = coalesce(excluded.merged_at,"
         " merged_at), payload_json = excluded.payload_json",
         [
-            (repo_id, n, *cols, item.get("draft"), item["pull_request"].get("merged_at"),
-             dumps(item))
-            for n, item, cols, _ in changed
+            (repo_id, n, *cols, item.get("draft"), item["pull_request"].get("merged_at"), text)
+            for n, item, cols, _, text in changed
         ],
     )  # fmt: skip
 
@@ -189,7 +201,7 @@ def _replace_search_rows(
         " VALUES (?, ?, ?, ?, ?, ?)",
         [
             (search_rowid(repo_id, kind, n), cols[1], body, repo_id, kind.name, n)
-            for n, _, cols, body in changed
+            for n, _, cols, body, _ in changed
         ],
     )
 
@@ -197,10 +209,13 @@ def _replace_search_rows(
 # -- /pulls details --------------------------------------------------------------------------
 
 
-def apply_pull_details(conn: sqlite3.Connection, repo_id: int, pulls: list[dict]) -> int:
+def apply_pull_details(
+    conn: sqlite3.Connection, repo_id: int, pulls: list[dict], payloads: list[str] | None = None
+) -> int:
     """Store /pulls objects for cached PRs whose details are stale; returns rows written.
 
     PRs not in the cache are skipped: their list columns come from the issues stream.
+    `payloads` as in `upsert_issue_page`.
     """
     if not pulls:
         return 0
@@ -215,13 +230,13 @@ def apply_pull_details(conn: sqlite3.Connection, repo_id: int, pulls: list[dict]
         )
     }
     rows = []
-    for pull in pulls:
+    for pull, text in zip(pulls, payloads or [None] * len(pulls), strict=True):
         known = fresh_as_of.get(pull["number"])
         if known is None:
             continue
         as_of = max(known[0], pull["updated_at"])
         if known[1] is None or known[1] < as_of:
-            rows.append(_details_row(repo_id, pull, as_of))
+            rows.append(_details_row(repo_id, pull, text or dumps(pull), as_of))
     conn.executemany(
         "UPDATE github_pull_requests SET draft = ?, merged_at = ?, head_ref = ?, base_ref = ?,"
         " payload_json = ?, details_updated_at = ? WHERE repo_id = ? AND pr_number = ?",
@@ -230,14 +245,14 @@ def apply_pull_details(conn: sqlite3.Connection, repo_id: int, pulls: list[dict]
     return len(rows)
 
 
-def _details_row(repo_id: int, pull: dict, as_of: str) -> tuple:
+def _details_row(repo_id: int, pull: dict, text: str, as_of: str) -> tuple:
     draft = pull.get("draft")
     return (
         None if draft is None else int(draft),
         pull.get("merged_at"),
         (pull.get("head") or {}).get("ref"),
         (pull.get("base") or {}).get("ref"),
-        dumps(pull),
+        text,
         as_of,
         repo_id,
         pull["number"],
