@@ -4,7 +4,9 @@
 
 Measures (issue 4 targets in brackets): import of bench/big [≤ 10 s, peak RSS ≤ 80 MiB,
 ≤ 610 requests]; a no-change refresh [≤ 2 requests, 0 rate limit, ≤ 0.3 s]; a no-change
-refresh of 100 small repos [≤ 3 s]; a refresh after 500 edits [≤ 9 requests]. RSS is
+refresh of 100 small repos [≤ 3 s]; a refresh after 500 edits [≤ 9 requests]; and the
+floor under the import: the same pages parsed and written with no HTTP (recorded once,
+then replayed from files through the client's transport seam). RSS is
 `ru_maxrss` of this process, which does the import first, before anything else grows it.
 `PMBOT_SYNC_CLOSED_DAYS` is set to 400 so the import takes every item of the fake's year
 (its newest item is dated 2026-01-01).
@@ -26,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pmbot.control_plane.db import open_database  # noqa: E402
-from pmbot.control_plane.github.client import GitHubClient  # noqa: E402
+from pmbot.control_plane.github.client import GitHubClient, urllib_transport  # noqa: E402
 from pmbot.control_plane.github.sync import sync_repo  # noqa: E402
 from pmbot.control_plane.registry import add_repo, ensure_default_workspace  # noqa: E402
 from pmbot.shared.settings import Settings  # noqa: E402
@@ -68,36 +70,87 @@ def _start_fake(args) -> _Fake:
     return _Fake(process, hello["base_url"], hello["token"])
 
 
-def _bench(args, fake: _Fake, tmp: Path) -> None:
+def _settings(fake: _Fake, data_dir: Path) -> Settings:
     environ = {
-        "PMBOT_DATA_DIR": str(tmp),
+        "PMBOT_DATA_DIR": str(data_dir),
         "GITHUB_TOKEN": fake.token,
         "GITHUB_API_BASE": fake.base_url,
         "PMBOT_SYNC_CLOSED_DAYS": "400",
     }
-    settings = Settings.from_env(environ, env_file=None)
+    return Settings.from_env(environ, env_file=None)
+
+
+def _fresh(settings: Settings, transport=urllib_transport):
     conn = open_database(settings.db_path)
     ensure_default_workspace(conn)
-    client = GitHubClient.from_settings(settings)
-    big = add_repo(conn, "bench/big").repo_id
+    client = GitHubClient.from_settings(settings, transport=transport)
+    return conn, client, add_repo(conn, "bench/big").repo_id
 
-    result, seconds, points = _timed(client, lambda: sync_repo(conn, client, big, settings=settings))
+
+def _bench(args, fake: _Fake, tmp: Path) -> None:
+    settings = _settings(fake, tmp / "main")
+    conn, client, big = _fresh(settings)
+
+    result, seconds, points = _timed(
+        client, lambda: sync_repo(conn, client, big, settings=settings)
+    )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     items = _count(conn, big)
-    print(f"import: {items} items in {seconds:.2f} s, {result.requests} requests, "
-          f"{points} rate-limit points, peak RSS {rss:.1f} MiB  [≤ 10 s, ≤ 80 MiB, ≤ 610]")  # fmt: skip
+    print(
+        f"import: {items} items in {seconds:.2f} s, {result.requests} requests,",
+        f"{points} rate-limit points, peak RSS {rss:.1f} MiB  [≤ 10 s, ≤ 80 MiB, ≤ 610]",
+    )
 
-    result, seconds, points = _timed(client, lambda: sync_repo(conn, client, big, settings=settings))
-    print(f"no-change refresh: {seconds:.3f} s, {result.requests} requests "
-          f"({result.not_modified} answered 304), {points} rate-limit points  [≤ 0.3 s, ≤ 2, 0]")  # fmt: skip
+    result, seconds, points = _timed(
+        client, lambda: sync_repo(conn, client, big, settings=settings)
+    )
+    print(
+        f"no-change refresh: {seconds:.3f} s, {result.requests} requests",
+        f"({result.not_modified} answered 304), {points} rate-limit points  [≤ 0.3 s, ≤ 2, 0]",
+    )
 
     _bench_many(args, conn, client, settings)
 
     fake.edit(500)
     time.sleep(2)  # a poll comes after the edits, not within their second
-    result, seconds, points = _timed(client, lambda: sync_repo(conn, client, big, settings=settings))
+    result, seconds, points = _timed(
+        client, lambda: sync_repo(conn, client, big, settings=settings)
+    )
     print(f"refresh after 500 edits: {result.requests} requests, {result.changed_items} rows "
           f"changed, {seconds:.2f} s, {points} rate-limit points  [≤ 9 requests]")  # fmt: skip
+    conn.close()
+    if not args.no_floor:
+        _bench_floor(fake, tmp)
+
+
+def _bench_floor(fake: _Fake, tmp: Path) -> None:
+    """Record every exchange of one more import into files, then time a replay of them into
+    a fresh DB: JSON parsing, serialising and SQLite writes, with no HTTP and no fake."""
+    bodies = tmp / "recorded"
+    bodies.mkdir()
+    recorded: dict[str, tuple[int, dict, Path]] = {}
+
+    def record(method, url, headers, body, timeout):
+        status, answer_headers, data = urllib_transport(method, url, headers, body, timeout)
+        path = bodies / f"{len(recorded)}.json"
+        path.write_bytes(data)
+        recorded[url] = (status, answer_headers, path)
+        return status, answer_headers, data
+
+    def replay(method, url, headers, body, timeout):
+        status, answer_headers, path = recorded[url]
+        return status, answer_headers, path.read_bytes()
+
+    conn, client, big = _fresh(_settings(fake, tmp / "record"), record)
+    sync_repo(conn, client, big, settings=_settings(fake, tmp / "record"))
+    conn.close()
+    settings = _settings(fake, tmp / "replay")
+    conn, client, big = _fresh(settings, replay)
+    started = time.perf_counter()
+    result = sync_repo(conn, client, big, settings=settings)
+    seconds = time.perf_counter() - started
+    print(f"floor (same import replayed from files, no HTTP): {_count(conn, big)} items in "
+          f"{seconds:.2f} s, {result.requests} responses")  # fmt: skip
     conn.close()
 
 
@@ -140,6 +193,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--issues", type=int, default=40_000)
     parser.add_argument("--prs", type=int, default=10_000)
     parser.add_argument("--repos", type=int, default=100)
+    parser.add_argument("--no-floor", action="store_true", help="skip the no-HTTP floor")
     return parser.parse_args()
 
 

@@ -497,6 +497,19 @@ def test_should_stop_returns_what_was_committed_and_the_next_run_resumes(
     assert len(listing_requests(fake, before)) <= 5
 
 
+def test_a_stored_link_github_refuses_restarts_that_listing(conn, fake, clock, gh, cfg, repo_id):
+    add_items(fake, clock, 250)
+    run(conn, gh, repo_id, cfg, should_stop=lambda: True)  # stops after the first page
+    [state_json] = conn.execute("SELECT state_json FROM sync_resume").fetchone()
+    state = json.loads(state_json)
+    state["next_url"] = f"{fake.base_url}/repos/{REPO}/issues?per_page=100&after=expired"
+    with transaction(conn):
+        cache.save_resume(conn, repo_id, "issues", state)
+    run(conn, gh, repo_id, cfg)
+    assert_converged(conn, fake, repo_id)
+    assert [r.status for r in fake.requests if "after" in r.query] == [422]
+
+
 # -- gone items, renames, reset --------------------------------------------------------------
 
 

@@ -64,7 +64,7 @@ from pmbot.control_plane import audit
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.db import transaction
 from pmbot.control_plane.github import cache
-from pmbot.control_plane.github.protocol import Gone, NotFound
+from pmbot.control_plane.github.protocol import GitHubError, Gone, NotFound
 from pmbot.control_plane.registry import get_repo
 from pmbot.shared.logs import redact
 from pmbot.shared.settings import Settings
@@ -134,6 +134,11 @@ class _Run:
         """Between pages, on the caller's thread (should_stop may use its connection)."""
         if self.should_stop is not None and self.should_stop():
             raise _Stopped
+
+    def between_pages(self) -> None:
+        """`check_stop` unless nothing was requested yet."""
+        if self.requests:
+            self.check_stop()
 
     def note(self, response: Any) -> Any:
         """A listing answered from a new repo path (301): record the rename."""
@@ -269,8 +274,27 @@ def reconcile_repo(
 # -- issues stream ---------------------------------------------------------------------------
 
 
+def _resuming(run: _Run, stream: str, sync_stream: Callable[[dict | None], None]) -> None:
+    """Run a stream from its stored resume state. A stored `Link` that GitHub now refuses
+    with 422 (an expired `after=` cursor) restarts that listing once from its first page."""
+    state = cache.load_resume(run.conn, run.repo_id, stream)
+    try:
+        sync_stream(state)
+    except GitHubError as error:
+        state = cache.load_resume(run.conn, run.repo_id, stream)
+        if error.status != 422 or not (state or {}).get("next_url"):
+            raise
+        state = {k: v for k, v in state.items() if k != "next_url"}
+        with transaction(run.conn):
+            cache.save_resume(run.conn, run.repo_id, stream, state)
+        sync_stream(state)
+
+
 def _sync_issues(run: _Run) -> None:
-    state = cache.load_resume(run.conn, run.repo_id, ISSUES)
+    _resuming(run, ISSUES, lambda state: _sync_issues_from(run, state))
+
+
+def _sync_issues_from(run: _Run, state: dict | None) -> None:
     if state is None and run.cursor(ISSUES) is None:
         state = {"phase": "backlog"}
     if state is not None and state["phase"] == "backlog":
@@ -289,9 +313,12 @@ def _pass_state(run: _Run, basis: str) -> dict:
 
 def _issues_pass(run: _Run, state: dict) -> str:
     """One descending pass (resumed at `next_url` if stored); returns the new cursor."""
+    run.between_pages()
     if state.get("next_url") is None:
         url = _issues_path(run.full_name, "all", "desc", state["since"])
-        response = run.note(run.fetch(url, etag=cache.get_etag(run.conn, url)))
+        # A pass restarted mid-way (see _resuming) must not take a 304 for "done".
+        etag = None if "pass_cursor" in state else cache.get_etag(run.conn, url)
+        response = run.note(run.fetch(url, etag=etag))
         if response.not_modified:
             return state["basis"]
         state = {**state, "pass_cursor": _pass_cursor(state["basis"], response)}
@@ -433,13 +460,17 @@ def _record_page(
 
 
 def _sync_prs(run: _Run) -> None:
+    _resuming(run, PRS, lambda state: _sync_prs_from(run, state))
+
+
+def _sync_prs_from(run: _Run, state: dict | None) -> None:
     """List /pulls newest first down to the oldest PR whose details are stale."""
-    state = cache.load_resume(run.conn, run.repo_id, PRS)
     if state is None:
         floor = cache.stale_details_floor(run.conn, run.repo_id)
         if floor is None:
             return
         state = {"floor": floor}
+    run.between_pages()
     first_url = _pulls_path(run.full_name)
 
     def url_of(page_state: dict) -> str:
@@ -595,6 +626,7 @@ def _reconcile(run: _Run) -> int:
     cached = cache.open_numbers(run.conn, run.repo_id)
     if not cached:
         return 0
+    run.between_pages()
     url = _issues_path(run.full_name, "open", "desc", None)
     listed = {
         item["number"]
