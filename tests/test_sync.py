@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pmbot.control_plane import registry
+from pmbot.control_plane import audit, registry
 from pmbot.control_plane.audit import rebuild, verify
 from pmbot.control_plane.db import transaction
 from pmbot.control_plane.github import cache, sync
@@ -27,6 +27,7 @@ from tests.fake_github import FakeGitHub
 REPO = "acme/widgets"
 TOKEN = "ghp_" + "SyncTestToken0123456789" * 2
 COUNT_KEYS = ("issues_open", "issues_closed", "prs_open", "prs_closed")
+STREAMS = (("issue", "github_issues", "issue_number"), ("pr", "github_pull_requests", "pr_number"))
 
 
 class Clock:
@@ -89,8 +90,7 @@ def add_items(fake, clock, count, *, every=5, step=1, **fields) -> list[int]:
 def cached(conn, repo_id) -> dict[int, dict]:
     """The cache in the shape of `fake.truth()`: live (not gone) rows only."""
     found = {}
-    for kind, table, number in (("issue", "github_issues", "issue_number"),
-                                ("pr", "github_pull_requests", "pr_number")):  # fmt: skip
+    for kind, table, number in STREAMS:
         extra = "draft, merged_at, head_ref, base_ref" if kind == "pr" else "NULL, NULL, NULL, NULL"
         rows = conn.execute(
             f"SELECT {number}, state, title, updated_at, labels_json, user_login, comments,"
@@ -160,6 +160,10 @@ def events_of(conn, event_type: str) -> list[dict]:
         "SELECT payload_json FROM audit_events WHERE type = ? ORDER BY seq", (event_type,)
     )
     return [json.loads(r[0]) for r in rows]
+
+
+def rows_of(conn, table: str, repo_id: int) -> int:
+    return conn.execute(f"SELECT count(*) FROM {table} WHERE repo_id = ?", (repo_id,)).fetchone()[0]
 
 
 def event_count(conn) -> int:
@@ -317,8 +321,10 @@ def mutate_on(fake, request_index: int, mutation) -> None:
 def test_changes_while_a_listing_pages_are_not_missed(conn, fake, clock, gh, cfg, repo_id, during):
     numbers = add_items(fake, clock, 350, every=4)
     old = clock.now - timedelta(days=200)
-    backlog = [fake.add_issue(REPO, title=f"old {i}", updated_at=old + timedelta(seconds=i))
-               for i in range(250)]  # fmt: skip
+    backlog = [
+        fake.add_issue(REPO, title=f"old {i}", updated_at=old + timedelta(seconds=i))
+        for i in range(250)
+    ]
     if during == "refresh":
         run(conn, gh, repo_id, cfg)
         clock.advance(600)
@@ -391,8 +397,9 @@ def test_failure_mid_import_keeps_committed_pages_and_resumes(
     partial = cached(conn, repo_id)
     truth = fake.truth(REPO)
     assert 200 <= len(partial) < len(truth)
-    assert all(truth[n] | {k: row[k] for k in cache_detail_keys()} == row
-               for n, row in partial.items())  # fmt: skip
+    # Committed rows are exact; PR details may still wait for the /pulls pass.
+    details = ("draft", "merged_at", "head_ref", "base_ref")
+    assert all(truth[n] | {k: row[k] for k in details} == row for n, row in partial.items())
     assert_counts_exact(conn, repo_id)
     assert sync.record_failure(conn, repo_id, error("boom"), attempt=1, next_retry_at=None)
     before = len(fake.requests)
@@ -401,11 +408,6 @@ def test_failure_mid_import_keeps_committed_pages_and_resumes(
     first_retry = listing_requests(fake, before)[0]
     assert first_retry.query.get("since") or first_retry.query.get("page")  # not from zero
     assert registry.get_repo(conn, repo_id).status == "ok"
-
-
-def cache_detail_keys() -> tuple[str, ...]:
-    """Fields a partial import may not have yet (PR details come after the issues stream)."""
-    return ("draft", "merged_at", "head_ref", "base_ref")
 
 
 def test_rate_limit_exhaustion_fails_fast_then_resumes_after_reset(conn, clock, settings):
@@ -497,6 +499,20 @@ def test_should_stop_returns_what_was_committed_and_the_next_run_resumes(
     assert len(listing_requests(fake, before)) <= 5
 
 
+def test_should_stop_is_asked_while_a_page_is_slow_to_arrive(
+    conn, fake, clock, gh, cfg, repo_id, monkeypatch
+):
+    monkeypatch.setattr(sync, "WAIT_CHECK_SECONDS", 0.02)
+    add_items(fake, clock, 150)
+    fake.inject(delay=0.5, path="/issues")  # the first page, fetched on the helper thread
+    asked = []
+    result = run(conn, gh, repo_id, cfg, should_stop=lambda: asked.append(1) or len(asked) > 3)
+    assert len(asked) == 4
+    assert (result.pages, result.changed_items) == (0, 0)
+    run(conn, gh, repo_id, cfg)
+    assert_converged(conn, fake, repo_id)
+
+
 def test_a_stored_link_github_refuses_restarts_that_listing(conn, fake, clock, gh, cfg, repo_id):
     add_items(fake, clock, 250)
     run(conn, gh, repo_id, cfg, should_stop=lambda: True)  # stops after the first page
@@ -575,30 +591,11 @@ def test_reset_cache_wipes_everything_and_the_next_sync_imports_again(
     run(conn, gh, other, cfg)
     with transaction(conn):
         cache.reset_cache(conn, [repo_id])
-        from pmbot.control_plane import audit
-
-        audit.record(
-            conn,
-            audit.Event(
-                "cache.reset", "repo", repo_id, {"repo_id": repo_id, "repo_ids": [repo_id]}
-            ),
-        )
+        payload = {"repo_ids": [repo_id]}
+        audit.record(conn, audit.Event("cache.reset", "repo", repo_id, payload))
     for table in ("github_issues", "github_pull_requests", "http_cache", "sync_resume"):
-        assert (
-            conn.execute(f"SELECT count(*) FROM {table} WHERE repo_id = ?", (repo_id,)).fetchone()[
-                0
-            ]
-            == 0
-        )
-    assert (
-        conn.execute("SELECT count(*) FROM cache_search WHERE repo_id = ?", (repo_id,)).fetchone()[
-            0
-        ]
-        == 0
-    )
-    assert (
-        conn.execute("SELECT count(*) FROM cache_search WHERE repo_id = ?", (other,)).fetchone()[0]
-        == 1
-    )
+        assert rows_of(conn, table, repo_id) == 0
+    assert rows_of(conn, "cache_search", repo_id) == 0
+    assert rows_of(conn, "cache_search", other) == 1
     run(conn, gh, repo_id, cfg)
     assert_converged(conn, fake, repo_id)

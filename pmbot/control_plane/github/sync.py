@@ -9,11 +9,17 @@ Interface (worker.py and the CLI build on it):
         validator, the resume position, the cursor move and its `sync.page_committed`
         event. `sync.completed` is recorded when anything changed or the repo's projected
         status is not 'ok'; a no-change refresh appends no event. `on_progress(SyncProgress)`
-        runs after each committed page. `should_stop()` is checked before every request
-        after the first: when it returns True, sync_repo RETURNS EARLY with a partial
-        SyncResult of what was committed (no `sync.completed`); the next call resumes at
-        the first uncommitted page. GitHub failures propagate as the client's GitHubError
-        subclasses after the pages before them were committed; the worker decides retries.
+        runs after each committed page. `should_stop()` is asked on the caller's thread
+        between pages, and every WAIT_CHECK_SECONDS while waiting for one: when it returns
+        True, sync_repo RETURNS EARLY with a partial SyncResult of what was committed (no
+        `sync.completed`); the next call resumes at the first uncommitted page. GitHub
+        failures propagate as the client's GitHubError subclasses (or whatever the client's
+        `sleep` raises) after the pages before them were committed; the worker decides
+        retries. Threads: long listings are fetched one page ahead on helper threads named
+        `pmbot-sync-fetch` (one request in flight still), so the client, its `sleep` and
+        `on_response` run there; the DB connection, `on_progress` and `should_stop` are
+        only used on the caller's thread. For its duration the connection checkpoints its
+        WAL every WAL_CHECKPOINT_PAGES pages instead of 1000 (restored afterwards).
     record_failure(conn, repo_id, error, *, attempt, next_retry_at) -> bool
         Appends `sync.failed` only when the repo's error state changes.
     reconcile_repo(conn, client, repo_id, *, settings) -> int
@@ -40,6 +46,8 @@ Design (ARCHITECTURE.md "Sync semantics"):
   overlap (GitHub's clock, not ours), so its refresh URL is stable too.
 - PR details: `/pulls?state=all&sort=updated&direction=desc`, listed only when the issues
   stream left PRs with stale details, and only down to the oldest of them.
+- A stored `Link` that GitHub refuses with 422 on resume (an expired `after=` cursor)
+  restarts that listing once from its first page.
 - Limits: a close or delete inside a >100-item same-second burst while the keyset listing
   follows `Link` through it can hide one other item of that burst from the import until it
   next changes. A pass stops early at a page that changed nothing once it has read below
@@ -74,6 +82,7 @@ PER_PAGE = 100
 MAX_PASSES = 3  # a pass that moved the cursor is followed by one that primes the next URL
 ISSUES, PRS = "issues", "prs"
 WAL_CHECKPOINT_PAGES = 16384
+WAIT_CHECK_SECONDS = 1.0
 FAILURE_MESSAGES = {
     "not_found": "repository not found or token lacks access",
     "unauthorized": "token missing or invalid",
@@ -539,7 +548,7 @@ def _pages(
     try:
         while True:
             if source is not None:
-                page = source.next()
+                page = source.next(run)
             elif state is not None:
                 page = (state, run.fetch(url_of(state)), None)
             else:
@@ -590,8 +599,15 @@ class _FetchAhead:
             state, response = item
             self._ready.put((state, response, [cache.dumps(i) for i in response.data or ()]))
 
-    def next(self) -> tuple[Any, Any, list[str]] | None:
-        item = self._ready.get()
+    def next(self, run: _Run) -> tuple[Any, Any, list[str]] | None:
+        """The next page. While waiting (a long rate-limit sleep happens on the fetch
+        thread), `should_stop` keeps being asked, which also lets the worker renew its lease."""
+        while True:
+            try:
+                item = self._ready.get(timeout=WAIT_CHECK_SECONDS)
+                break
+            except queue.Empty:
+                run.check_stop()
         if isinstance(item, BaseException):
             raise item
         return item
