@@ -242,6 +242,22 @@ def test_refresh_picks_up_edits_closes_and_new_items(conn, fake, clock, gh, cfg,
     assert len(fake.requests) - before <= 3  # issues page, priming page, /pulls page
 
 
+def test_pulls_is_listed_only_when_a_pr_changed(conn, fake, clock, gh, cfg, repo_id):
+    numbers = add_items(fake, clock, 30, every=3)  # numbers[0], [3], … are PRs
+    run(conn, gh, repo_id, cfg)
+    clock.advance(10)
+    fake.add_comment(REPO, numbers[1])
+    before = len(fake.requests)
+    run(conn, gh, repo_id, cfg)
+    assert not [r for r in fake.requests[before:] if r.path.endswith("/pulls")]
+    clock.advance(10)
+    fake.update(REPO, numbers[3], draft=True, base_ref="release")
+    before = len(fake.requests)
+    run(conn, gh, repo_id, cfg)
+    assert len([r for r in fake.requests[before:] if r.path.endswith("/pulls")]) == 1
+    assert_converged(conn, fake, repo_id)
+
+
 def test_update_in_the_cursor_second_is_not_lost(conn, fake, clock, gh, cfg, repo_id):
     numbers = add_items(fake, clock, 5, every=0)
     run(conn, gh, repo_id, cfg)

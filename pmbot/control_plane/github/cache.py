@@ -268,14 +268,15 @@ def stale_details_floor(conn: sqlite3.Connection, repo_id: int) -> str | None:
     ).fetchone()[0]
 
 
-def settle_details(conn: sqlite3.Connection, repo_id: int, before: str) -> None:
-    """After a full /pulls pass: PRs it did not show (updated before `before`) count as
-    checked, so a PR missing from /pulls cannot make every later refresh list it again."""
+def settle_details(conn: sqlite3.Connection, repo_id: int, top: str | None) -> None:
+    """After a full /pulls pass whose newest item was `top` (None: the listing was empty):
+    stale PRs it did not show count as checked, so a PR missing from /pulls cannot make
+    every later refresh list /pulls again. Newer ones stay stale for the next pass."""
     conn.execute(
         "UPDATE github_pull_requests SET details_updated_at = updated_at WHERE repo_id = ?"
         " AND (details_updated_at IS NULL OR details_updated_at < updated_at)"
-        " AND updated_at < ?",
-        (repo_id, before),
+        " AND (? IS NULL OR updated_at <= ?)",
+        (repo_id, top, top),
     )
 
 
