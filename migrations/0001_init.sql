@@ -78,7 +78,8 @@ CREATE TABLE repo_counts (
 );
 
 -- Cache: GitHub issues (not PRs). payload_json is the raw issue object;
--- the columns hold what lists, filters and sorting need.
+-- the columns hold what lists, filters and sorting need. Rowid tables: rows
+-- carry 5–20 KB payloads, too large for WITHOUT ROWID to pay off.
 CREATE TABLE github_issues (
     repo_id       INTEGER NOT NULL REFERENCES repos (repo_id),
     issue_number  INTEGER NOT NULL,
@@ -95,7 +96,7 @@ CREATE TABLE github_issues (
     moved_to      TEXT,
     payload_json  TEXT NOT NULL,
     PRIMARY KEY (repo_id, issue_number)
-) WITHOUT ROWID;
+);
 CREATE INDEX github_issues_updated ON github_issues (repo_id, state, updated_at, issue_number);
 CREATE INDEX github_issues_created ON github_issues (repo_id, state, created_at, issue_number);
 
@@ -121,8 +122,11 @@ CREATE TABLE github_pull_requests (
     gone          TEXT CHECK (gone IN ('deleted', 'transferred')),
     moved_to      TEXT,
     payload_json  TEXT NOT NULL,
+    -- updated_at of the item version whose /pulls details are cached; NULL or
+    -- older than updated_at means the next /pulls pass fetches them again.
+    details_updated_at TEXT,
     PRIMARY KEY (repo_id, pr_number)
-) WITHOUT ROWID;
+);
 CREATE INDEX github_pull_requests_updated ON github_pull_requests (repo_id, state, updated_at, pr_number);
 CREATE INDEX github_pull_requests_created ON github_pull_requests (repo_id, state, created_at, pr_number);
 
