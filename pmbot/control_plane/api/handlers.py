@@ -112,16 +112,18 @@ class Handlers:
 
     # -- cache -------------------------------------------------------------------------------
 
-    def issues_get(self, repo_id: int) -> dict[str, Any]:
+    def issues_get(self, repo_id: int) -> str:
         return self._list(repo_id, browse.ISSUES)
 
-    def prs_get(self, repo_id: int) -> dict[str, Any]:
+    def prs_get(self, repo_id: int) -> str:
         return self._list(repo_id, browse.PRS)
 
-    def _list(self, repo_id: int, kind: browse.Kind) -> dict[str, Any]:
+    def _list(self, repo_id: int, kind: browse.Kind) -> str:
+        """`{"items": [...], "next": ...}` around the array SQLite built, not re-encoded."""
         query = p.parse_list_query(self._params())
-        items, after = browse.list_items(self.db.get(), repo_id, kind, query)
-        return {"items": items, "next": p.list_cursor(query.sort, after)}
+        items, after = browse.list_page(self.db.get(), repo_id, kind, query)
+        response.content_type = JSON_CONTENT_TYPE
+        return f'{{"items":{items},"next":{json.dumps(p.list_cursor(query.sort, after))}}}'
 
     def issue_get(self, repo_id: int, number: int) -> str:
         return self._item(repo_id, browse.ISSUES, number)

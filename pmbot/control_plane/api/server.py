@@ -13,7 +13,10 @@ from typing import Any
 
 from waitress.server import create_server
 
-DEFAULT_THREADS = 8
+# Chosen by bench/bench_api.py on a 2-core machine: 4 threads list as fast as 8
+# (more threads only add GIL hand-offs), while one slow request (a discovery
+# call to GitHub) still leaves others free to answer.
+DEFAULT_THREADS = 4
 
 
 class ServerThread:
