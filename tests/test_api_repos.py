@@ -175,6 +175,8 @@ def test_cache_reset_wipes_cache_keeps_registry_and_records_event(client, conn):
     assert one.status == 200 and one.json() == {"reset_repo_ids": [first]}
     assert _count(conn, "github_issues") == 0 and _count(conn, "http_cache") == 0
     assert _count(conn, "github_pull_requests") == 1
+    queued = conn.execute("SELECT repo_id FROM sync_requests ORDER BY request_id").fetchall()
+    assert [r[0] for r in queued][-1] == first  # the re-import starts without waiting a poll
 
     everything = client.post("/api/cache/reset", json_body={"confirm": "reset"})
     assert everything.json() == {"reset_repo_ids": [first, second]}

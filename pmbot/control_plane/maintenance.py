@@ -1,9 +1,10 @@
 """Operator maintenance: wipe the local GitHub cache so the next sync re-imports.
 
 A reset drops cached issues/PRs, search entries, ETags and resume state
-(`github.cache.reset_cache`) and records `cache.reset`, whose projection
-clears cursors, counts and sync status, all in one transaction. The
-registry and the audit log are kept.
+(`github.cache.reset_cache`), records `cache.reset`, whose projection
+clears cursors, counts and sync status, and queues a sync request per repo so
+the re-import starts at once, all in one transaction. The registry and the
+audit log are kept.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from pmbot.control_plane import audit
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.db import transaction
 from pmbot.control_plane.github import cache
-from pmbot.control_plane.registry import DEFAULT_WORKSPACE_ID, get_repo, list_repos
+from pmbot.control_plane.registry import (
+    DEFAULT_WORKSPACE_ID,
+    get_repo,
+    list_repos,
+    queue_sync_request,
+)
 
 
 def reset_cache(
@@ -37,4 +43,6 @@ def reset_cache(
                 ev.CACHE_RESET, "workspace", workspace_id, {"repo_ids": repo_ids}, actor=actor
             ),
         )
+        for repo_id in repo_ids:
+            queue_sync_request(conn, repo_id)
     return repo_ids

@@ -144,7 +144,7 @@ def add_repo(
             "default_branch": default_branch,
         }
         audit.record(conn, audit.Event(ev.REPO_ADDED, "repo", repo_id, payload, actor=actor))
-        _insert_sync_request(conn, repo_id)
+        queue_sync_request(conn, repo_id)
     return get_repo(conn, repo_id)
 
 
@@ -182,13 +182,11 @@ def request_sync(
         repo = get_repo(conn, repo_id)
         payload = {"repo_id": repo_id, "reconcile": reconcile}
         audit.record(conn, audit.Event(ev.SYNC_REQUESTED, "repo", repo_id, payload, actor=actor))
-        _insert_sync_request(conn, repo_id, reconcile=reconcile)
+        queue_sync_request(conn, repo_id, reconcile=reconcile)
     return repo
 
 
-def _insert_sync_request(
-    conn: sqlite3.Connection, repo_id: int, *, reconcile: bool = False
-) -> None:
+def queue_sync_request(conn: sqlite3.Connection, repo_id: int, *, reconcile: bool = False) -> None:
     conn.execute(
         "INSERT INTO sync_requests (repo_id, requested_at, reconcile) VALUES (?, ?, ?)",
         (repo_id, now_rfc3339(), int(reconcile)),
