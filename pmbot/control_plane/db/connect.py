@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,11 +24,30 @@ def connect(path: Path | str) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     if str(path) != ":memory:":
-        conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn)
     # NORMAL is durable across application crashes in WAL mode; only an OS
     # crash or power loss can lose the last transactions (never corrupt).
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL (persistent, so usually already done).
+
+    The switch needs an exclusive lock and SQLite answers "database is locked"
+    at once, without the busy handler, when another process holds a lock, as
+    when api and worker start together on an empty volume: retry briefly.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 @contextlib.contextmanager
