@@ -13,28 +13,18 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.fake_github import DEFAULT_TOKEN, FakeGitHub
+from tests.fake_github.clock import T0
+from tests.fake_github.clock import ManualClock as Clock
 from tests.fake_github.paging import PAGE_422
 
 REPO = "acme/widgets"
-T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 SAMPLES = Path(__file__).parent / "fake_github" / "samples"
-
-
-class Clock:
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -29,17 +29,10 @@ from pmbot.control_plane.github.client import (
 )
 from pmbot.shared.settings import Secret, Settings
 from tests.fake_github import FakeGitHub
+from tests.fake_github.clock import T0
+from tests.fake_github.clock import ManualClock as Clock
 
 REPO = "acme/widgets"
-T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -23,24 +23,12 @@ from pmbot.control_plane.github.protocol import (
     Unauthorized,
 )
 from tests.fake_github import FakeGitHub
+from tests.fake_github.clock import ManualClock as Clock
 
 REPO = "acme/widgets"
 TOKEN = "ghp_" + "SyncTestToken0123456789" * 2
 COUNT_KEYS = ("issues_open", "issues_closed", "prs_open", "prs_closed")
 STREAMS = (("issue", "github_issues", "issue_number"), ("pr", "github_pull_requests", "pr_number"))
-
-
-class Clock:
-    """GitHub's clock for the fake: moves only when a test says so."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start.replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -20,19 +20,8 @@ from pmbot.control_plane.github import status
 from pmbot.control_plane.github import worker as w
 from pmbot.control_plane.github.client import ExchangeInfo, RateLimit, RateLimited, ServerError
 from pmbot.control_plane.github.worker import Worker, read_schedule
-
-T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+from tests.fake_github.clock import T0
+from tests.fake_github.clock import ManualClock as Clock
 
 
 @dataclass

@@ -30,19 +30,12 @@ from pmbot.control_plane.github import sync as real_sync
 from pmbot.control_plane.github.worker import Worker, read_schedule
 from pmbot.shared.settings import Secret
 from tests.fake_github import FakeGitHub
+from tests.fake_github.clock import T0
+from tests.fake_github.clock import ManualClock as Clock
 
 ROOT = Path(__file__).resolve().parent.parent
 REPO = "acme/widgets"
 PAGE = 10  # the fake's page size here, so a few dozen items make several pages
-T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _ago(minutes: int) -> datetime:
