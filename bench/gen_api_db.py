@@ -1,7 +1,7 @@
 """Build the API benchmark DB: 20 repos, 100,000 cached items with realistic payloads.
 
-Items are GitHub's issue view from /work/shared/github-examples (or the fake's
-samples), varied per item, written through the real write side
+Items are GitHub's issue view from the fake's samples (copies of
+shared/github-examples), varied per item, written through the real write side
 (`github.cache.upsert_issue_page`) so columns, search rows and payloads are
 exactly what a sync stores. 80% issues, 20% PRs, ~30% open.
 
@@ -27,10 +27,7 @@ from pmbot.control_plane.github import cache
 from pmbot.control_plane.registry import add_repo, ensure_default_workspace
 from pmbot.shared.datadir import ensure_layout
 
-SAMPLES = [
-    Path("/work/shared/github-examples"),
-    Path(__file__).parent.parent / "tests/fake_github/samples",
-]
+SAMPLES = [Path(__file__).parent.parent / "tests/fake_github/samples"]
 WORDS = (
     "crash", "parser", "error", "timeout", "login", "cache", "sync", "widget", "render",
     "memory", "leak", "button", "docs", "typo", "install", "upgrade", "regression", "flaky",
