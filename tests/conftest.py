@@ -1,5 +1,7 @@
 """Shared fixtures: real SQLite files in tmp_path, the real app, real waitress.
 
+- `clock`, `fake`: a ManualClock and a FakeGitHub (real HTTP on 127.0.0.1) on it,
+  holding the empty repo `FAKE_REPO`; modules with other needs define their own.
 - `settings`: a Settings for a fresh data dir under tmp_path (token `TEST_TOKEN`,
   GitHub base `http://127.0.0.1:9` until a test swaps in a fake's URL with
   `dataclasses.replace(settings, github_api_base=...)`).
@@ -30,7 +32,10 @@ from pmbot.control_plane.db import open_database
 from pmbot.control_plane.registry import ensure_default_workspace
 from pmbot.shared.datadir import ensure_layout
 from pmbot.shared.settings import Settings
+from tests.fake_github import FakeGitHub
+from tests.fake_github.clock import ManualClock
 
+FAKE_REPO = "acme/widgets"
 TEST_TOKEN = "ghp_" + "TestTokenValue0123456789" * 2
 TEST_PORT = 8000
 
@@ -46,6 +51,21 @@ def _fresh_pmbot_logging() -> Iterator[None]:
         handler.close()
     root.propagate = True
     root.setLevel(logging.NOTSET)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """GitHub's clock for the fake (and injected clocks): moves only when told."""
+    return ManualClock()
+
+
+@pytest.fixture
+def fake(clock) -> Iterator[FakeGitHub]:
+    """A fake GitHub on 127.0.0.1 with the repo `FAKE_REPO`; fails the test if it erred."""
+    with FakeGitHub(clock=clock) as server:
+        server.add_repo(FAKE_REPO)
+        yield server
+    assert server.errors == []
 
 
 @pytest.fixture

@@ -20,24 +20,10 @@ import pytest
 
 from tests.fake_github import DEFAULT_TOKEN, FakeGitHub
 from tests.fake_github.clock import T0
-from tests.fake_github.clock import ManualClock as Clock
 from tests.fake_github.paging import PAGE_422
 
 REPO = "acme/widgets"
 SAMPLES = Path(__file__).parent / "fake_github" / "samples"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def fake(clock):
-    with FakeGitHub(clock=clock) as server:
-        server.add_repo(REPO)
-        yield server
-    assert server.errors == []
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

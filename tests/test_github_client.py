@@ -36,19 +36,6 @@ REPO = "acme/widgets"
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def fake(clock):
-    with FakeGitHub(clock=clock) as server:
-        server.add_repo(REPO)
-        yield server
-    assert server.errors == []
-
-
-@pytest.fixture
 def sleeps() -> list[float]:
     return []
 
