@@ -9,10 +9,11 @@ migrations) print one line to stderr and exit 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from pmbot import __version__
 from pmbot.control_plane.db import MigrationError, open_database
@@ -46,6 +47,16 @@ def start(process: str) -> tuple[Settings, sqlite3.Connection]:
     conn = open_database(settings.db_path)
     ensure_default_workspace(conn)
     return settings, conn
+
+
+@contextlib.contextmanager
+def session(process: str) -> Iterator[tuple[Settings, sqlite3.Connection]]:
+    """`start()` for one command, closing its connection however the command ends."""
+    settings, conn = start(process)
+    try:
+        yield settings, conn
+    finally:
+        conn.close()
 
 
 def build_parser() -> argparse.ArgumentParser:

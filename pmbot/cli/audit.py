@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from pmbot.cli import start
+from pmbot.cli import session
 from pmbot.control_plane import audit
 from pmbot.control_plane.audit import rebuild, verify
 from pmbot.control_plane.audit.events import EVENT_TYPES, StoredEvent, canonical_json
@@ -37,14 +37,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_rebuild(args: argparse.Namespace) -> int:
-    _, conn = start("cli")
-    try:
-        result = rebuild.check(conn) if args.check else rebuild.rebuild(conn)
-    except rebuild.RebuildError as exc:
-        print(f"pmbot: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        conn.close()
+    with session("cli") as (_, conn):
+        try:
+            result = rebuild.check(conn) if args.check else rebuild.rebuild(conn)
+        except rebuild.RebuildError as exc:
+            print(f"pmbot: {exc}", file=sys.stderr)
+            return 1
     for difference in result.differences:
         print(difference.describe())
     found = len(result.differences)
@@ -61,11 +59,8 @@ def run_verify(args: argparse.Namespace) -> int:
     except verify.HeadFormatError as exc:
         print(f"pmbot: {exc}", file=sys.stderr)
         return 2
-    _, conn = start("cli")
-    try:
+    with session("cli") as (_, conn):
         result = verify.verify(conn, head=head)
-    finally:
-        conn.close()
     if not result.ok:
         print(f"audit log broken at event {result.first_bad_seq}: {result.reason}", file=sys.stderr)
         return 1
@@ -74,24 +69,18 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_head(args: argparse.Namespace) -> int:
-    _, conn = start("cli")
-    try:
+    with session("cli") as (_, conn):
         print(verify.format_head(audit.head(conn)))
-    finally:
-        conn.close()
     return 0
 
 
 def run_tail(args: argparse.Namespace) -> int:
-    _, conn = start("cli")
-    try:
+    with session("cli") as (_, conn):
         repo_id = audit.find_repo_id(conn, args.repo) if args.repo else None
         if args.repo and repo_id is None:
             print(f"pmbot: no repo named {args.repo!r} in the audit log", file=sys.stderr)
             return 2
         page = audit.list_events(conn, limit=max(args.n, 0), aggregate_id=repo_id, type=args.type)
-    finally:
-        conn.close()
     for event in reversed(page):
         print(json.dumps(event.as_dict(), ensure_ascii=False) if args.json else _line(event))
     return 0

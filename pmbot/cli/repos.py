@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from pmbot.cli import start
+from pmbot.cli import session
 from pmbot.control_plane import registry, status
 
 
@@ -35,31 +35,24 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    _, conn = start("cli")
-    try:
+    with session("cli") as (_, conn):
         repo = registry.add_repo(conn, args.full_name, args.branch)
-    finally:
-        conn.close()
     print(f"added {repo.full_name} (id {repo.repo_id}); the worker will import it")
     return 0
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    _, conn = start("cli")
-    try:
+    with session("cli") as (_, conn):
         repo = _find(conn, args.full_name)
         if repo is None:
             return 1
         registry.remove_repo(conn, repo.repo_id)
-    finally:
-        conn.close()
     print(f"removed {repo.full_name} and its cached items (its audit history stays)")
     return 0
 
 
 def run_status(args: argparse.Namespace) -> int:
-    _, conn = start("cli")
-    try:
+    with session("cli") as (_, conn):
         if args.full_name:
             repo = _find(conn, args.full_name)
             if repo is None:
@@ -67,8 +60,6 @@ def run_status(args: argparse.Namespace) -> int:
             rows = [status.repo_status(conn, repo.repo_id)]
         else:
             rows = status.list_statuses(conn)
-    finally:
-        conn.close()
     if args.json:
         print(json.dumps(rows if not args.full_name else rows[0], indent=2))
     else:

@@ -14,7 +14,7 @@ import sys
 import threading
 from typing import Any, TextIO
 
-from pmbot.cli import start
+from pmbot.cli import session, start
 from pmbot.control_plane.db import connect
 from pmbot.control_plane.github import status
 from pmbot.control_plane.github.sync import failure_message
@@ -94,11 +94,8 @@ def check_worker(settings: Settings, max_age: float) -> int:
 
 
 def run_sync(args: argparse.Namespace) -> int:
-    settings, conn = start("sync")
-    try:
+    with session("sync") as (settings, conn):
         repos = _chosen_repos(conn, args)
-    finally:
-        conn.close()
     worker = Worker(settings)
     try:
         outcomes = [_sync_one(worker, repo, args.reconcile) for repo in repos]
