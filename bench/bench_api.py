@@ -118,8 +118,8 @@ def run_writer(db_path: Path) -> None:
         ]
         with transaction(conn):
             write = cache.upsert_issue_page(conn, repo_id, items)
-            payload = {"repo_id": repo_id, "stream": "issues", "cursor": None, "delta": write.delta}
-            audit.record(conn, audit.Event(ev.SYNC_PAGE_COMMITTED, "repo", repo_id, payload))
+            page = ev.SyncPageCommitted(repo_id=repo_id, stream="issues", delta=write.delta)
+            audit.record(conn, page)
         time.sleep(0.2)
 
 

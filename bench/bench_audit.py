@@ -72,22 +72,22 @@ def page_payload(rng: random.Random, repo_id: int, n: int) -> dict:
 def _event(rng: random.Random, n: int) -> tuple[str, str, int, dict]:
     """(type, aggregate, aggregate_id, payload) for the n-th generated event."""
     if n == 0:
-        return ev.WORKSPACE_CREATED, "workspace", 1, {"workspace_id": 1, "name": "default"}
+        return ev.WorkspaceCreated.type, "workspace", 1, {"workspace_id": 1, "name": "default"}
     if n <= REPOS:
         name = f"org{n % 7}/repo-{n}"
-        return ev.REPO_ADDED, "repo", n, {"repo_id": n, "workspace_id": 1, "full_name": name}
+        return ev.RepoAdded.type, "repo", n, {"repo_id": n, "workspace_id": 1, "full_name": name}
     repo_id, roll = rng.randint(1, REPOS), rng.random()
     if roll < 0.85:
-        return ev.SYNC_PAGE_COMMITTED, "repo", repo_id, page_payload(rng, repo_id, n)
+        return ev.SyncPageCommitted.type, "repo", repo_id, page_payload(rng, repo_id, n)
     if roll < 0.93:
-        return ev.SYNC_COMPLETED, "repo", repo_id, {"repo_id": repo_id, "requests": 4}
+        return ev.SyncCompleted.type, "repo", repo_id, {"repo_id": repo_id, "requests": 4}
     if roll < 0.96:
-        return ev.SYNC_REQUESTED, "repo", repo_id, {"repo_id": repo_id, "reconcile": False}
+        return ev.SyncRequested.type, "repo", repo_id, {"repo_id": repo_id, "reconcile": False}
     if roll < 0.99:
         failure = {"repo_id": repo_id, "error_code": "server_error", "message": "502", "attempt": 1}
-        return ev.SYNC_FAILED, "repo", repo_id, failure
+        return ev.SyncFailed.type, "repo", repo_id, failure
     delta = {"issues_open": -1, "issues_closed": 0}
-    return ev.SYNC_RECONCILED, "repo", repo_id, {"repo_id": repo_id, "delta": delta}
+    return ev.SyncReconciled.type, "repo", repo_id, {"repo_id": repo_id, "delta": delta}
 
 
 def generate_log(path: Path, count: int) -> None:
@@ -138,7 +138,7 @@ def bench_append(folder: Path, count: int) -> dict[str, float]:
     ids = [registry.add_repo(conn, f"org/repo-{i}").repo_id for i in range(REPOS)]
     rng, before = random.Random(1), audit_bytes(conn)
     events = [
-        audit.Event(ev.SYNC_PAGE_COMMITTED, "repo", r, page_payload(rng, r, n))
+        ev.SyncPageCommitted(**page_payload(rng, r, n))
         for n, r in enumerate(rng.choice(ids) for _ in range(count))
     ]
     started = time.perf_counter()
@@ -148,7 +148,7 @@ def bench_append(folder: Path, count: int) -> dict[str, float]:
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     payload = conn.execute(
         "SELECT avg(length(payload_json)) FROM audit_events WHERE type = ?",
-        (ev.SYNC_PAGE_COMMITTED,),
+        (ev.SyncPageCommitted.type,),
     ).fetchone()[0]
     on_disk = (audit_bytes(conn) - before) / count
     conn.close()

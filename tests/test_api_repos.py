@@ -40,7 +40,7 @@ def test_add_repo_normalises_records_event_and_sync_request(client, conn):
     )
     assert body["counts"] == dict.fromkeys(ev.COUNT_KEYS, 0)
     assert body["cursors"] == {"issues": None, "prs": None} and body["progress"] is None
-    assert audit.list_events(conn, limit=1)[0].type == ev.REPO_ADDED
+    assert audit.list_events(conn, limit=1)[0].type == ev.RepoAdded.type
     assert _count(conn, "sync_requests") == 1
 
 
@@ -86,7 +86,7 @@ def test_delete_removes_repo_and_cache_but_keeps_history(client, conn):
     assert _count(conn, "github_issues") == 0 and _count(conn, "cache_search") == 0
     assert client.get(f"/api/repos/{repo_id}/status").status == 404
     types = [e.type for e in audit.list_events(conn, limit=10)]
-    assert types[:2] == [ev.REPO_REMOVED, ev.REPO_ADDED]
+    assert types[:2] == [ev.RepoRemoved.type, ev.RepoAdded.type]
     assert client.delete(f"/api/repos/{repo_id}").status == 404
 
 
@@ -95,7 +95,7 @@ def test_sync_now_is_202_and_recorded(client, conn):
     reply = client.post(f"/api/repos/{repo_id}/sync")
     assert reply.status == 202 and reply.json()["sync_requested"] is True
     assert _count(conn, "sync_requests") == 2
-    assert audit.list_events(conn, limit=1)[0].type == ev.SYNC_REQUESTED
+    assert audit.list_events(conn, limit=1)[0].type == ev.SyncRequested.type
     assert client.post("/api/repos/999/sync").status == 404
 
 
@@ -127,7 +127,7 @@ def test_status_importing_while_leased_before_first_sync(client, conn):
 
 def test_status_syncing_after_first_sync_and_later_of_two_sync_times(client, conn):
     repo_id = _add(client).json()["repo_id"]
-    audit.record(conn, audit.Event(ev.SYNC_COMPLETED, "repo", repo_id, {"repo_id": repo_id}))
+    audit.record(conn, ev.SyncCompleted(repo_id=repo_id))
     synced = status.repo_status(conn, repo_id)["last_sync_at"]
     far = "2999-01-01T00:00:00Z"
     _schedule(conn, repo_id, lease_owner="w1", lease_expires_at=far, last_checked_at=far,
@@ -143,8 +143,8 @@ def test_status_syncing_after_first_sync_and_later_of_two_sync_times(client, con
 
 def test_status_error_and_rate_limited(client, conn):
     repo_id = _add(client).json()["repo_id"]
-    failure = {"repo_id": repo_id, "error_code": "not_found", "message": "repository not found"}
-    audit.record(conn, audit.Event(ev.SYNC_FAILED, "repo", repo_id, failure))
+    failure = ev.SyncFailed(repo_id=repo_id, error_code="not_found", message="repository not found")
+    audit.record(conn, failure)
     row = status.repo_status(conn, repo_id, now=NOW)
     assert (row["status"], row["last_error"]) == ("error", "repository not found")
 
@@ -183,7 +183,7 @@ def test_cache_reset_wipes_cache_keeps_registry_and_records_event(client, conn):
     assert _count(conn, "github_pull_requests") == 0 and _count(conn, "cache_search") == 0
     assert _count(conn, "repos") == 2
     last = audit.list_events(conn, limit=1)[0]
-    assert (last.type, last.payload["repo_ids"]) == (ev.CACHE_RESET, [first, second])
+    assert (last.type, last.payload["repo_ids"]) == (ev.CacheReset.type, [first, second])
 
 
 def test_cache_reset_needs_the_typed_confirmation_and_a_known_repo(client, conn):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 
 import pytest
 
@@ -15,9 +16,8 @@ from pmbot.control_plane.audit.events import GENESIS_HASH, event_hash
 from pmbot.control_plane.db import connect, transaction
 
 
-def _page(repo_id: int, cursor: str, **delta: int) -> audit.Event:
-    payload = {"repo_id": repo_id, "stream": "issues", "cursor": cursor, "delta": delta}
-    return audit.Event(ev.SYNC_PAGE_COMMITTED, "repo", repo_id, payload)
+def _page(repo_id: int, cursor: str, **delta: int) -> ev.SyncPageCommitted:
+    return ev.SyncPageCommitted(repo_id=repo_id, stream="issues", cursor=cursor, delta=delta)
 
 
 def _stored_rows(conn) -> list[sqlite3.Row]:
@@ -68,15 +68,7 @@ def test_record_applies_the_projections_with_the_event(conn):
 def test_a_failing_data_change_rolls_the_event_back_too(conn):
     before = audit.head(conn)
     with pytest.raises(RuntimeError), transaction(conn):
-        audit.record(
-            conn,
-            audit.Event(
-                ev.REPO_ADDED,
-                "repo",
-                7,
-                {"repo_id": 7, "workspace_id": 1, "full_name": "octo/seven"},
-            ),
-        )
+        audit.record(conn, ev.RepoAdded(repo_id=7, workspace_id=1, full_name="octo/seven"))
         raise RuntimeError("the page write failed")
     assert audit.head(conn) == before
     assert conn.execute("SELECT count(*) FROM repos").fetchone()[0] == 0
@@ -85,43 +77,60 @@ def test_a_failing_data_change_rolls_the_event_back_too(conn):
 def test_a_failing_projection_appends_no_event(conn):
     repo = registry.add_repo(conn, "octo/one")
     before = audit.head(conn)
-    duplicate = {"repo_id": repo.repo_id, "workspace_id": 1, "full_name": "octo/other"}
+    duplicate = ev.RepoAdded(repo_id=repo.repo_id, workspace_id=1, full_name="octo/other")
     with pytest.raises(sqlite3.IntegrityError):
-        audit.record(conn, audit.Event(ev.REPO_ADDED, "repo", repo.repo_id, duplicate))
+        audit.record(conn, duplicate)
     assert audit.head(conn) == before
 
 
 def test_unknown_event_types_are_refused(conn):
-    with pytest.raises(ValueError, match="unknown audit event type"):
-        audit.record(conn, audit.Event("repo.exploded", "repo", 1, {}))
+    @dataclass(frozen=True, kw_only=True)
+    class RepoExploded(ev.AuditEvent):  # never registered with @event_type
+        type = "repo.exploded"
+        repo_id: int
+
+    @dataclass(frozen=True, kw_only=True)
+    class Impostor(ev.RepoAdded):  # a registered name on an unregistered class
+        pass
+
+    for event in (RepoExploded(repo_id=1), Impostor(repo_id=1, workspace_id=1, full_name="a/b")):
+        with pytest.raises(ValueError, match="unknown audit event type"):
+            audit.record(conn, event)
+    assert audit.head(conn)[0] == 1
 
 
 def test_token_shaped_strings_and_authorization_values_are_never_stored(conn):
     repo = registry.add_repo(conn, "octo/one")
     token = "ghp_" + "A1b2C3d4" * 5
-    payload = {
-        "repo_id": repo.repo_id,
-        "error_code": "unauthorized",
-        "message": f"401 with token {token} (Authorization: Bearer s3cr3t-value)",
+    failed = ev.SyncFailed(
+        repo_id=repo.repo_id,
+        error_code="unauthorized",
+        message=f"401 with token {token} (Authorization: Bearer s3cr3t-value)",
+    )
+    settings = {
         "request": {"headers": {"Authorization": "token plain-secret", "Accept": "json"}},
         "tokens": [f"github_pat_{'x' * 30}", "fine"],
     }
-    stored = audit.record(conn, audit.Event(ev.SYNC_FAILED, "repo", repo.repo_id, payload))
-    text = conn.execute("SELECT payload_json FROM audit_events WHERE seq = ?", (stored.seq,))
-    payload_json = text.fetchone()[0]
-    for secret in (token, "s3cr3t-value", "plain-secret", "github_pat_"):
-        assert secret not in payload_json
-    assert json.loads(payload_json) == stored.payload
-    assert stored.payload["request"]["headers"] == {"Authorization": "***", "Accept": "json"}
-    assert stored.payload["tokens"][1] == "fine"
+    nested = ev.WorkspaceCreated(workspace_id=2, name="second", settings=settings)
+    for event in (failed, nested):
+        stored = audit.record(conn, event)
+        text = conn.execute("SELECT payload_json FROM audit_events WHERE seq = ?", (stored.seq,))
+        payload_json = text.fetchone()[0]
+        for secret in (token, "s3cr3t-value", "plain-secret", "github_pat_"):
+            assert secret not in payload_json
+        assert json.loads(payload_json) == stored.payload
+    assert stored.payload["settings"]["request"]["headers"] == {
+        "Authorization": "***",
+        "Accept": "json",
+    }
+    assert stored.payload["settings"]["tokens"][1] == "fine"
     last_error = conn.execute("SELECT last_error FROM repos").fetchone()[0]
     assert token not in last_error and "s3cr3t-value" not in last_error
 
 
 def test_projections_see_the_payload_as_stored_so_a_rebuild_matches(conn):
     settings = {"zeta": 1, "alpha": {"b": 2, "a": 1}}
-    payload = {"workspace_id": 2, "name": "second", "settings": settings}
-    audit.record(conn, audit.Event(ev.WORKSPACE_CREATED, "workspace", 2, payload))
+    audit.record(conn, ev.WorkspaceCreated(workspace_id=2, name="second", settings=settings))
     assert rebuild.check(conn).differences == []
 
 
@@ -215,11 +224,11 @@ def test_list_events_filters_by_repo_and_type(conn):
     ids = _three_repos_with_events(conn)
     mine = audit.list_events(conn, limit=10, aggregate_id=ids[0])
     assert [(e.seq, e.type) for e in mine] == [
-        (8, ev.SYNC_PAGE_COMMITTED),
-        (5, ev.SYNC_PAGE_COMMITTED),
-        (2, ev.REPO_ADDED),
+        (8, ev.SyncPageCommitted.type),
+        (5, ev.SyncPageCommitted.type),
+        (2, ev.RepoAdded.type),
     ]
-    pages = audit.list_events(conn, limit=10, aggregate_id=ids[0], type=ev.SYNC_PAGE_COMMITTED)
+    pages = audit.list_events(conn, limit=10, aggregate_id=ids[0], type=ev.SyncPageCommitted.type)
     assert [e.seq for e in pages] == [8, 5]
 
 
@@ -227,8 +236,7 @@ def test_find_repo_id_knows_removed_and_renamed_repos(conn):
     gone = registry.add_repo(conn, "octo/gone")
     registry.remove_repo(conn, gone.repo_id)
     moved = registry.add_repo(conn, "octo/old")
-    rename = {"repo_id": moved.repo_id, "full_name": "octo/new"}
-    audit.record(conn, audit.Event(ev.REPO_RENAMED, "repo", moved.repo_id, rename))
+    audit.record(conn, ev.RepoRenamed(repo_id=moved.repo_id, full_name="octo/new"))
     assert audit.find_repo_id(conn, "OCTO/gone") == gone.repo_id
     assert audit.find_repo_id(conn, "octo/new") == moved.repo_id
     assert audit.find_repo_id(conn, "octo/never") is None
@@ -281,18 +289,18 @@ def test_cli_tail_prints_the_newest_events_oldest_first(cli_db, capsys):
     assert main(["audit", "tail", "-n", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == ["4", "5"]
-    assert ev.SYNC_PAGE_COMMITTED in lines[0] and ev.SYNC_REQUESTED in lines[1]
+    assert ev.SyncPageCommitted.type in lines[0] and ev.SyncRequested.type in lines[1]
 
 
 def test_cli_tail_filters_by_repo_and_type_as_json_lines(cli_db, capsys):
     assert main(["audit", "tail", "--repo", "octo/one", "--json"]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(e["seq"], e["type"]) for e in events] == [
-        (2, ev.REPO_ADDED),
-        (4, ev.SYNC_PAGE_COMMITTED),
+        (2, ev.RepoAdded.type),
+        (4, ev.SyncPageCommitted.type),
     ]
     assert events[1]["payload"]["delta"] == {"issues_open": 2}
-    assert main(["audit", "tail", "--type", ev.REPO_ADDED, "--json"]) == 0
+    assert main(["audit", "tail", "--type", ev.RepoAdded.type, "--json"]) == 0
     seqs = [json.loads(line)["seq"] for line in capsys.readouterr().out.splitlines()]
     assert seqs == [2, 3]
 

@@ -60,10 +60,8 @@ class AuditLogMachine(RuleBasedStateMachine):
             self.conn.close()
             self.folder.cleanup()
 
-    def _record(self, type_: str, repo_id: int, payload: dict) -> None:
-        audit.record(
-            self.conn, audit.Event(type_, "repo", repo_id, {"repo_id": repo_id, **payload})
-        )
+    def _record(self, event_class: type[ev.AuditEvent], repo_id: int, payload: dict) -> None:
+        audit.record(self.conn, event_class(repo_id=repo_id, **payload))
 
     @rule(name=NAMES)
     def add_repo(self, name: str) -> None:
@@ -93,7 +91,7 @@ class AuditLogMachine(RuleBasedStateMachine):
     def page_committed(self, data, stream: str, cursor: str | None, delta: dict) -> None:
         repo_id = data.draw(st.sampled_from(sorted(self.counts)))
         self._record(
-            ev.SYNC_PAGE_COMMITTED,
+            ev.SyncPageCommitted,
             repo_id,
             {"stream": stream, "cursor": cursor, "delta": delta, "items": 30},
         )
@@ -103,7 +101,8 @@ class AuditLogMachine(RuleBasedStateMachine):
     @rule(data=st.data(), delta=DELTAS)
     def reconciled(self, data: st.DataObject, delta: dict) -> None:
         repo_id = data.draw(st.sampled_from(sorted(self.counts)))
-        self._record(ev.SYNC_RECONCILED, repo_id, {"delta": delta, "gone": 1})
+        gone = [{"kind": "issue", "number": 1, "gone": "deleted", "moved_to": None}]
+        self._record(ev.SyncReconciled, repo_id, {"delta": delta, "gone": gone})
         self._add(repo_id, delta)
 
     def _add(self, repo_id: int, delta: dict) -> None:
@@ -115,7 +114,7 @@ class AuditLogMachine(RuleBasedStateMachine):
     def completed(self, data: st.DataObject) -> None:
         # Any id ever used: a worker may finish a repo just removed.
         repo_id = data.draw(st.sampled_from(sorted(self.ever_ids)))
-        self._record(ev.SYNC_COMPLETED, repo_id, {"requests": 3, "not_modified": 2})
+        self._record(ev.SyncCompleted, repo_id, {"requests": 3, "pages": 2})
 
     @precondition(lambda self: self.ever_ids)
     @rule(data=st.data(), error=ERRORS, attempt=st.integers(1, 5))
@@ -123,12 +122,12 @@ class AuditLogMachine(RuleBasedStateMachine):
         repo_id = data.draw(st.sampled_from(sorted(self.ever_ids)))
         code, message = error
         payload = {"error_code": code, "message": message, "attempt": attempt}
-        self._record(ev.SYNC_FAILED, repo_id, payload)
+        self._record(ev.SyncFailed, repo_id, payload)
 
     @rule(data=st.data())
     def cache_reset(self, data: st.DataObject) -> None:
         repo_ids = data.draw(st.lists(st.sampled_from(sorted(self.ever_ids | {999})), unique=True))
-        audit.record(self.conn, audit.Event(ev.CACHE_RESET, "workspace", 1, {"repo_ids": repo_ids}))
+        audit.record(self.conn, ev.CacheReset(workspace_id=1, repo_ids=repo_ids))
         for repo_id in set(repo_ids) & self.counts.keys():
             self.counts[repo_id] = dict.fromkeys(ev.COUNT_KEYS, 0)
 
@@ -138,7 +137,7 @@ class AuditLogMachine(RuleBasedStateMachine):
         repo_id = data.draw(st.sampled_from(sorted(self.counts)))
         head = audit.head(self.conn)
         try:
-            self._record(ev.REPO_RENAMED, repo_id, {"full_name": name})
+            self._record(ev.RepoRenamed, repo_id, {"full_name": name})
         except sqlite3.IntegrityError:  # another registered repo has that name
             assert audit.head(self.conn) == head
 

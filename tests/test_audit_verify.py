@@ -24,13 +24,13 @@ def chain(conn):
     """A log of EVENTS events, its append-only triggers dropped as an attacker would."""
     ids = [registry.add_repo(conn, f"octo/r{i}").repo_id for i in range(3)]
     for i in range(4):
-        payload = {
-            "repo_id": ids[i % 3],
-            "stream": "issues",
-            "cursor": f"2026-01-0{i + 1}T00:00:00Z",
-            "delta": {"issues_open": i},
-        }
-        audit.record(conn, audit.Event(ev.SYNC_PAGE_COMMITTED, "repo", ids[i % 3], payload))
+        page = ev.SyncPageCommitted(
+            repo_id=ids[i % 3],
+            stream="issues",
+            cursor=f"2026-01-0{i + 1}T00:00:00Z",
+            delta={"issues_open": i},
+        )
+        audit.record(conn, page)
     conn.execute("DROP TRIGGER audit_events_no_update")
     conn.execute("DROP TRIGGER audit_events_no_delete")
     return conn

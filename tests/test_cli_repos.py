@@ -40,7 +40,7 @@ def test_add_list_status_remove(env, capsys):
     conn = open_database(env.db_path)
     types = [e.type for e in audit.iter_events(conn)]
     conn.close()
-    assert types == [ev.WORKSPACE_CREATED, ev.REPO_ADDED, ev.REPO_REMOVED]
+    assert types == [ev.WorkspaceCreated.type, ev.RepoAdded.type, ev.RepoRemoved.type]
 
 
 def test_user_errors_are_one_line_and_exit_nonzero(env, capsys):

@@ -11,7 +11,7 @@ import pytest
 
 from pmbot.cli import main
 from pmbot.control_plane import audit
-from pmbot.control_plane.audit.events import SYNC_PAGE_COMMITTED, Event
+from pmbot.control_plane.audit.events import SyncPageCommitted
 from pmbot.control_plane.audit.log import head
 from pmbot.control_plane.audit.verify import verify
 from pmbot.control_plane.backup import BackupError, backup_database
@@ -193,8 +193,7 @@ def test_counts_that_disagree_with_the_cache_fail(installed, capsys) -> None:
     repo = add_repo(conn, "acme/widgets")
     _cache_issue(conn, repo.repo_id, 1)
     delta = {"issues_open": 1, "issues_closed": 0, "prs_open": 0, "prs_closed": 0}
-    payload = {"repo_id": repo.repo_id, "stream": "issues", "cursor": None, "delta": delta}
-    audit.record(conn, Event(SYNC_PAGE_COMMITTED, "repo", repo.repo_id, payload))
+    audit.record(conn, SyncPageCommitted(repo_id=repo.repo_id, stream="issues", delta=delta))
     code, lines, output = doctor(capsys)
     assert code == 0, output
     assert lines["repo counts"] == "PASS  repo counts: 1 repos, counts match the cache"

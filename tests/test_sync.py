@@ -12,6 +12,7 @@ import pytest
 
 from pmbot.control_plane import audit, registry
 from pmbot.control_plane.audit import rebuild, verify
+from pmbot.control_plane.audit.events import CacheReset
 from pmbot.control_plane.db import transaction
 from pmbot.control_plane.github import cache, sync
 from pmbot.control_plane.github.client import GitHubClient
@@ -595,8 +596,7 @@ def test_reset_cache_wipes_everything_and_the_next_sync_imports_again(
     run(conn, gh, other, cfg)
     with transaction(conn):
         cache.reset_cache(conn, [repo_id])
-        payload = {"repo_ids": [repo_id]}
-        audit.record(conn, audit.Event("cache.reset", "repo", repo_id, payload))
+        audit.record(conn, CacheReset(workspace_id=1, repo_ids=[repo_id]))
     for table in ("github_issues", "github_pull_requests", "http_cache", "sync_resume"):
         assert rows_of(conn, table, repo_id) == 0
     assert rows_of(conn, "cache_search", repo_id) == 0

@@ -37,12 +37,8 @@ def reset_cache(
         for repo_id in repo_ids:
             get_repo(conn, repo_id)  # RepoNotFound before anything is wiped
         cache.reset_cache(conn, repo_ids)
-        audit.record(
-            conn,
-            audit.Event(
-                ev.CACHE_RESET, "workspace", workspace_id, {"repo_ids": repo_ids}, actor=actor
-            ),
-        )
+        reset = ev.CacheReset(workspace_id=workspace_id, repo_ids=repo_ids, actor=actor)
+        audit.record(conn, reset)
         for repo_id in repo_ids:
             queue_sync_request(conn, repo_id)
     return repo_ids

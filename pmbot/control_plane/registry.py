@@ -97,16 +97,7 @@ def ensure_default_workspace(conn: sqlite3.Connection) -> int:
         if not exists:
             audit.record(
                 conn,
-                audit.Event(
-                    ev.WORKSPACE_CREATED,
-                    "workspace",
-                    DEFAULT_WORKSPACE_ID,
-                    {
-                        "workspace_id": DEFAULT_WORKSPACE_ID,
-                        "name": DEFAULT_WORKSPACE_NAME,
-                        "settings": {},
-                    },
-                ),
+                ev.WorkspaceCreated(workspace_id=DEFAULT_WORKSPACE_ID, name=DEFAULT_WORKSPACE_NAME),
             )
     return DEFAULT_WORKSPACE_ID
 
@@ -137,13 +128,14 @@ def add_repo(
         if existing is not None:
             raise RepoExists(f"{existing.full_name} is already registered", existing.repo_id)
         repo_id = _next_repo_id(conn)
-        payload = {
-            "repo_id": repo_id,
-            "workspace_id": workspace_id,
-            "full_name": name,
-            "default_branch": default_branch,
-        }
-        audit.record(conn, audit.Event(ev.REPO_ADDED, "repo", repo_id, payload, actor=actor))
+        added = ev.RepoAdded(
+            repo_id=repo_id,
+            workspace_id=workspace_id,
+            full_name=name,
+            default_branch=default_branch,
+            actor=actor,
+        )
+        audit.record(conn, added)
         queue_sync_request(conn, repo_id)
     return get_repo(conn, repo_id)
 
@@ -161,16 +153,7 @@ def remove_repo(conn: sqlite3.Connection, repo_id: int, *, actor: str = "operato
         delete_repo_cache(conn, [repo_id])
         conn.execute("DELETE FROM sync_requests WHERE repo_id = ?", (repo_id,))
         conn.execute("DELETE FROM repo_schedule WHERE repo_id = ?", (repo_id,))
-        audit.record(
-            conn,
-            audit.Event(
-                ev.REPO_REMOVED,
-                "repo",
-                repo_id,
-                {"repo_id": repo_id, "full_name": repo.full_name},
-                actor=actor,
-            ),
-        )
+        audit.record(conn, ev.RepoRemoved(repo_id=repo_id, full_name=repo.full_name, actor=actor))
     return repo
 
 
@@ -180,8 +163,8 @@ def request_sync(
     """Ask the worker to sync a repo now (recorded; picked up by any worker process)."""
     with transaction(conn):
         repo = get_repo(conn, repo_id)
-        payload = {"repo_id": repo_id, "reconcile": reconcile}
-        audit.record(conn, audit.Event(ev.SYNC_REQUESTED, "repo", repo_id, payload, actor=actor))
+        requested = ev.SyncRequested(repo_id=repo_id, reconcile=reconcile, actor=actor)
+        audit.record(conn, requested)
         queue_sync_request(conn, repo_id, reconcile=reconcile)
     return repo
 

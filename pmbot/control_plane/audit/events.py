@@ -10,50 +10,172 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 from pmbot.shared.timeutil import now_rfc3339
 
 GENESIS_HASH = "0" * 64
-
-# Stable, past-tense event names. Run and approval events arrive in v8.
-WORKSPACE_CREATED = "workspace.created"
-REPO_ADDED = "repo.added"
-REPO_REMOVED = "repo.removed"
-REPO_RENAMED = "repo.renamed"
-SYNC_REQUESTED = "sync.requested"
-SYNC_PAGE_COMMITTED = "sync.page_committed"
-SYNC_COMPLETED = "sync.completed"
-SYNC_FAILED = "sync.failed"
-SYNC_RECONCILED = "sync.reconciled"
-CACHE_RESET = "cache.reset"
-EVENT_TYPES = (
-    WORKSPACE_CREATED,
-    REPO_ADDED,
-    REPO_REMOVED,
-    REPO_RENAMED,
-    SYNC_REQUESTED,
-    SYNC_PAGE_COMMITTED,
-    SYNC_COMPLETED,
-    SYNC_FAILED,
-    SYNC_RECONCILED,
-    CACHE_RESET,
-)
 COUNT_KEYS = ("issues_open", "issues_closed", "prs_open", "prs_closed")
 
 
-@dataclass(frozen=True)
-class Event:
-    """An event before it is stored: the caller says what happened to what."""
+@dataclass(frozen=True, kw_only=True)
+class AuditEvent:
+    """An event before it is stored: one frozen dataclass per event type.
 
-    type: str
-    aggregate: str
-    aggregate_id: str | int
-    payload: dict[str, Any]
+    The class says what kind of thing happened (`type`, a stable past-tense
+    dotted name) to which aggregate (`aggregate`, identified by the field named
+    in `id_field`); its own fields are the payload. Metadata (`actor`,
+    `event_id`, `occurred_at`) is kept out of the payload.
+    """
+
+    type: ClassVar[str]
+    aggregate: ClassVar[str] = "repo"
+    id_field: ClassVar[str] = "repo_id"
+
     actor: str = "system"
     event_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     occurred_at: str = field(default_factory=now_rfc3339)
+
+    @property
+    def aggregate_id(self) -> str | int:
+        return getattr(self, self.id_field)
+
+    def payload(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _META}
+
+    @classmethod
+    def from_stored(cls, stored: StoredEvent) -> AuditEvent:
+        """The typed event of a stored one (older events may lack newer, defaulted fields)."""
+        event_class = EVENT_CLASSES[stored.type]
+        values = dict(stored.payload)
+        values.setdefault(event_class.id_field, _as_id(stored.aggregate_id))
+        return event_class(
+            **values, actor=stored.actor, event_id=stored.event_id, occurred_at=stored.occurred_at
+        )
+
+
+_META = frozenset({"actor", "event_id", "occurred_at"})
+EVENT_CLASSES: dict[str, type[AuditEvent]] = {}
+
+
+def event_type(cls: type[AuditEvent]) -> type[AuditEvent]:
+    """Class decorator: register an event class under its `type` (names are unique)."""
+    if cls.type in EVENT_CLASSES:
+        raise ValueError(f"event type {cls.type!r} is defined twice")
+    EVENT_CLASSES[cls.type] = cls
+    return cls
+
+
+def _as_id(value: str) -> str | int:
+    return int(value) if value.isdigit() else value
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class WorkspaceCreated(AuditEvent):
+    type = "workspace.created"
+    aggregate = "workspace"
+    id_field = "workspace_id"
+    workspace_id: int
+    name: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class RepoAdded(AuditEvent):
+    type = "repo.added"
+    repo_id: int
+    workspace_id: int
+    full_name: str
+    default_branch: str | None = None
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class RepoRemoved(AuditEvent):
+    type = "repo.removed"
+    repo_id: int
+    full_name: str
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class RepoRenamed(AuditEvent):
+    type = "repo.renamed"
+    repo_id: int
+    full_name: str
+    old_full_name: str | None = None
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class SyncRequested(AuditEvent):
+    type = "sync.requested"
+    repo_id: int
+    reconcile: bool = False
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class SyncPageCommitted(AuditEvent):
+    """One committed page: where the stream's cursor moved and how the counts changed."""
+
+    type = "sync.page_committed"
+    repo_id: int
+    stream: str
+    cursor: str | None = None
+    items: int = 0
+    changed: int = 0
+    delta: dict[str, int] = field(default_factory=dict)
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class SyncCompleted(AuditEvent):
+    type = "sync.completed"
+    repo_id: int
+    changed_items: int = 0
+    pages: int = 0
+    requests: int = 0
+    issues_cursor: str | None = None
+    prs_cursor: str | None = None
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class SyncFailed(AuditEvent):
+    type = "sync.failed"
+    repo_id: int
+    error_code: str
+    message: str
+    attempt: int = 1
+    next_retry_at: str | None = None
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class SyncReconciled(AuditEvent):
+    """Cached items GitHub no longer lists: `gone` names each, `delta` the count change."""
+
+    type = "sync.reconciled"
+    repo_id: int
+    gone: list[dict[str, Any]] = field(default_factory=list)
+    delta: dict[str, int] = field(default_factory=dict)
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class CacheReset(AuditEvent):
+    type = "cache.reset"
+    aggregate = "workspace"
+    id_field = "workspace_id"
+    workspace_id: int
+    repo_ids: list[int]
+
+
+EVENT_TYPES = tuple(EVENT_CLASSES)
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from typing import Any
 
 from pmbot.control_plane.audit import projections
 from pmbot.control_plane.audit.events import (
-    EVENT_TYPES,
+    EVENT_CLASSES,
     GENESIS_HASH,
-    REPO_ADDED,
-    REPO_RENAMED,
-    Event,
+    AuditEvent,
+    RepoAdded,
+    RepoRenamed,
     StoredEvent,
     canonical_json,
     event_hash,
@@ -33,11 +33,11 @@ _COLUMNS = (
 _SECRET_KEYS = ("authorization", "token", "github_token", "proxy-authorization")
 
 
-def record(conn: sqlite3.Connection, event: Event) -> StoredEvent:
+def record(conn: sqlite3.Connection, event: AuditEvent) -> StoredEvent:
     """Append `event` to the chain and apply it to the projections, atomically."""
-    if event.type not in EVENT_TYPES:
+    if EVENT_CLASSES.get(event.type) is not type(event):
         raise ValueError(f"unknown audit event type {event.type!r}")
-    payload_json = canonical_json(_redacted(event.payload))
+    payload_json = canonical_json(_redacted(event.payload()))
     # Projections read the payload as stored, exactly as a rebuild will.
     payload = json.loads(payload_json)
     with transaction(conn):
@@ -64,7 +64,7 @@ def record(conn: sqlite3.Connection, event: Event) -> StoredEvent:
             prev_hash=prev_hash,
             hash=digest,
         )
-        projections.apply(conn, stored)
+        projections.apply(conn, AuditEvent.from_stored(stored))
     return stored
 
 
@@ -138,6 +138,6 @@ def find_repo_id(conn: sqlite3.Connection, full_name: str) -> int | None:
         "SELECT aggregate_id FROM audit_events WHERE type IN (?, ?)"
         " AND json_extract(payload_json, '$.full_name') = ? COLLATE NOCASE"
         " ORDER BY seq DESC LIMIT 1",
-        (REPO_ADDED, REPO_RENAMED, full_name),
+        (RepoAdded.type, RepoRenamed.type, full_name),
     ).fetchone()
     return int(row[0]) if row else None

@@ -1,6 +1,6 @@
 """Projections: the registry and sync-state tables, as pure functions of the log.
 
-Each event type has one small function that applies it with SQL. Live writes
+Each event class has one small function that applies it with SQL. Live writes
 (`log.record`) and `pmbot audit rebuild` run the very same functions, so a
 rebuilt view equals the live one by construction, and the property test
 checks it. Times come from the event (`occurred_at`), never from the clock.
@@ -11,90 +11,99 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from typing import Any
 
-from pmbot.control_plane.audit import events as ev
-from pmbot.control_plane.audit.events import COUNT_KEYS, StoredEvent
+from pmbot.control_plane.audit.events import (
+    COUNT_KEYS,
+    EVENT_CLASSES,
+    AuditEvent,
+    CacheReset,
+    RepoAdded,
+    RepoRemoved,
+    RepoRenamed,
+    SyncCompleted,
+    SyncFailed,
+    SyncPageCommitted,
+    SyncReconciled,
+    WorkspaceCreated,
+)
 
 # The tables this module owns, in an order safe for deleting (children first).
 PROJECTED_TABLES = ("repo_counts", "repo_sync_state", "repos", "workspaces")
 
-Applier = Callable[[sqlite3.Connection, StoredEvent], None]
-_APPLIERS: dict[str, Applier] = {}
+Applier = Callable[[sqlite3.Connection, Any], None]
+_APPLIERS: dict[type[AuditEvent], Applier] = {}
 
 
-def _applies(event_type: str) -> Callable[[Applier], Applier]:
+def _applies(event_class: type[AuditEvent]) -> Callable[[Applier], Applier]:
     def register(fn: Applier) -> Applier:
-        _APPLIERS[event_type] = fn
+        _APPLIERS[event_class] = fn
         return fn
 
     return register
 
 
-def apply(conn: sqlite3.Connection, event: StoredEvent) -> None:
-    """Apply one stored event to every projection (events with no view change are fine)."""
-    applier = _APPLIERS.get(event.type)
+def apply(conn: sqlite3.Connection, event: AuditEvent) -> None:
+    """Apply one event to every projection (events with no view change are fine)."""
+    applier = _APPLIERS.get(type(event))
     if applier is not None:
         applier(conn, event)
 
 
 def applies_to(event_type: str) -> bool:
     """Whether events of this type change any projection (rebuild skips the rest)."""
-    return event_type in _APPLIERS
+    return EVENT_CLASSES.get(event_type) in _APPLIERS
 
 
-@_applies(ev.WORKSPACE_CREATED)
-def _workspace_created(conn: sqlite3.Connection, e: StoredEvent) -> None:
-    p = e.payload
+@_applies(WorkspaceCreated)
+def _workspace_created(conn: sqlite3.Connection, e: WorkspaceCreated) -> None:
     conn.execute(
         "INSERT INTO workspaces (workspace_id, name, created_at, settings_json)"
         " VALUES (?, ?, ?, ?)",
-        (p["workspace_id"], p["name"], e.occurred_at, json.dumps(p.get("settings", {}))),
+        (e.workspace_id, e.name, e.occurred_at, json.dumps(e.settings)),
     )
 
 
-@_applies(ev.REPO_ADDED)
-def _repo_added(conn: sqlite3.Connection, e: StoredEvent) -> None:
-    p = e.payload
+@_applies(RepoAdded)
+def _repo_added(conn: sqlite3.Connection, e: RepoAdded) -> None:
     conn.execute(
         "INSERT INTO repos (repo_id, workspace_id, full_name, default_branch, status,"
         " added_at, changed_at) VALUES (?, ?, ?, ?, 'new', ?, ?)",
-        (p["repo_id"], p["workspace_id"], p["full_name"], p.get("default_branch"),
-         e.occurred_at, e.occurred_at),
-    )  # fmt: skip
-    conn.execute("INSERT INTO repo_sync_state (repo_id) VALUES (?)", (p["repo_id"],))
-    conn.execute("INSERT INTO repo_counts (repo_id) VALUES (?)", (p["repo_id"],))
+        (e.repo_id, e.workspace_id, e.full_name, e.default_branch, e.occurred_at, e.occurred_at),
+    )
+    conn.execute("INSERT INTO repo_sync_state (repo_id) VALUES (?)", (e.repo_id,))
+    conn.execute("INSERT INTO repo_counts (repo_id) VALUES (?)", (e.repo_id,))
 
 
-@_applies(ev.REPO_REMOVED)
-def _repo_removed(conn: sqlite3.Connection, e: StoredEvent) -> None:
+@_applies(RepoRemoved)
+def _repo_removed(conn: sqlite3.Connection, e: RepoRemoved) -> None:
     for table in PROJECTED_TABLES[:3]:
-        conn.execute(f"DELETE FROM {table} WHERE repo_id = ?", (e.payload["repo_id"],))
+        conn.execute(f"DELETE FROM {table} WHERE repo_id = ?", (e.repo_id,))
 
 
-@_applies(ev.REPO_RENAMED)
-def _repo_renamed(conn: sqlite3.Connection, e: StoredEvent) -> None:
+@_applies(RepoRenamed)
+def _repo_renamed(conn: sqlite3.Connection, e: RepoRenamed) -> None:
     conn.execute(
         "UPDATE repos SET full_name = ?, changed_at = ? WHERE repo_id = ?",
-        (e.payload["full_name"], e.occurred_at, e.payload["repo_id"]),
+        (e.full_name, e.occurred_at, e.repo_id),
     )
 
 
-@_applies(ev.SYNC_PAGE_COMMITTED)
-def _sync_page_committed(conn: sqlite3.Connection, e: StoredEvent) -> None:
-    p = e.payload
-    column = {"issues": "issues_cursor", "prs": "prs_cursor"}[p["stream"]]
-    if p.get("cursor"):
+@_applies(SyncPageCommitted)
+def _sync_page_committed(conn: sqlite3.Connection, e: SyncPageCommitted) -> None:
+    column = {"issues": "issues_cursor", "prs": "prs_cursor"}[e.stream]
+    if e.cursor:
         conn.execute(
             f"UPDATE repo_sync_state SET {column} = ?,"
             " last_seen_event_at = max(coalesce(last_seen_event_at, ''), ?) WHERE repo_id = ?",
-            (p["cursor"], p["cursor"], p["repo_id"]),
+            (e.cursor, e.cursor, e.repo_id),
         )
-    _add_counts(conn, p["repo_id"], p.get("delta", {}))
+    _add_counts(conn, e.repo_id, e.delta)
 
 
-@_applies(ev.SYNC_RECONCILED)
-def _sync_reconciled(conn: sqlite3.Connection, e: StoredEvent) -> None:
-    _add_counts(conn, e.payload["repo_id"], e.payload.get("delta", {}))
+@_applies(SyncReconciled)
+def _sync_reconciled(conn: sqlite3.Connection, e: SyncReconciled) -> None:
+    _add_counts(conn, e.repo_id, e.delta)
 
 
 def _add_counts(conn: sqlite3.Connection, repo_id: int, delta: dict[str, int]) -> None:
@@ -106,37 +115,34 @@ def _add_counts(conn: sqlite3.Connection, repo_id: int, delta: dict[str, int]) -
         )
 
 
-@_applies(ev.SYNC_COMPLETED)
-def _sync_completed(conn: sqlite3.Connection, e: StoredEvent) -> None:
-    repo_id = e.payload["repo_id"]
+@_applies(SyncCompleted)
+def _sync_completed(conn: sqlite3.Connection, e: SyncCompleted) -> None:
     conn.execute(
         "UPDATE repos SET status = 'ok', last_sync_at = ?, last_error = NULL,"
         " last_error_code = NULL, changed_at = ? WHERE repo_id = ?",
-        (e.occurred_at, e.occurred_at, repo_id),
+        (e.occurred_at, e.occurred_at, e.repo_id),
     )
     conn.execute(
         "UPDATE repo_sync_state SET last_sync_at = ?, last_error = NULL WHERE repo_id = ?",
-        (e.occurred_at, repo_id),
+        (e.occurred_at, e.repo_id),
     )
 
 
-@_applies(ev.SYNC_FAILED)
-def _sync_failed(conn: sqlite3.Connection, e: StoredEvent) -> None:
-    p = e.payload
+@_applies(SyncFailed)
+def _sync_failed(conn: sqlite3.Connection, e: SyncFailed) -> None:
     conn.execute(
         "UPDATE repos SET status = 'error', last_error = ?, last_error_code = ?, changed_at = ?"
         " WHERE repo_id = ?",
-        (p["message"], p["error_code"], e.occurred_at, p["repo_id"]),
+        (e.message, e.error_code, e.occurred_at, e.repo_id),
     )
     conn.execute(
-        "UPDATE repo_sync_state SET last_error = ? WHERE repo_id = ?",
-        (p["message"], p["repo_id"]),
+        "UPDATE repo_sync_state SET last_error = ? WHERE repo_id = ?", (e.message, e.repo_id)
     )
 
 
-@_applies(ev.CACHE_RESET)
-def _cache_reset(conn: sqlite3.Connection, e: StoredEvent) -> None:
-    for repo_id in e.payload["repo_ids"]:
+@_applies(CacheReset)
+def _cache_reset(conn: sqlite3.Connection, e: CacheReset) -> None:
+    for repo_id in e.repo_ids:
         conn.execute(
             "UPDATE repos SET status = 'new', last_sync_at = NULL, last_error = NULL,"
             " last_error_code = NULL, changed_at = ? WHERE repo_id = ?",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pmbot.control_plane.audit import projections
-from pmbot.control_plane.audit.events import StoredEvent
+from pmbot.control_plane.audit.events import AuditEvent, StoredEvent
 from pmbot.control_plane.db import connect, migrate, transaction
 
 # Compared and swapped, parents first; deletes run in the reverse order.
@@ -145,7 +145,7 @@ def _apply_row(target: sqlite3.Connection, row: tuple[Any, ...]) -> None:
         return
     event = StoredEvent.from_tuple(row)
     try:
-        projections.apply(target, event)
+        projections.apply(target, AuditEvent.from_stored(event))
     except (sqlite3.Error, KeyError, TypeError, ValueError) as exc:
         raise RebuildError(f"event {event.seq} ({event.type}) cannot be replayed: {exc}") from exc
 

@@ -155,8 +155,8 @@ class _Run:
             _note_rename(self, response)
         return response
 
-    def record(self, event_type: str, payload: dict) -> None:
-        audit.record(self.conn, audit.Event(event_type, "repo", self.repo_id, payload))
+    def record(self, event: audit.AuditEvent) -> None:
+        audit.record(self.conn, event)
         self.events += 1
 
     def page_done(self, stream: str, items: int, changed: int) -> None:
@@ -213,7 +213,7 @@ def sync_repo(
         return run.result()
     if run.changed or get_repo(conn, repo_id).status != "ok":
         with transaction(conn):
-            run.record(ev.SYNC_COMPLETED, _completed_payload(run))
+            run.record(_completed(run))
     return run.result()
 
 
@@ -230,15 +230,15 @@ def _checkpoint_less_often(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute(f"PRAGMA wal_autocheckpoint = {int(previous)}")
 
 
-def _completed_payload(run: _Run) -> dict:
-    return {
-        "repo_id": run.repo_id,
-        "changed_items": run.changed,
-        "pages": run.pages,
-        "requests": run.requests,
-        "issues_cursor": run.cursor(ISSUES),
-        "prs_cursor": run.cursor(PRS),
-    }
+def _completed(run: _Run) -> ev.SyncCompleted:
+    return ev.SyncCompleted(
+        repo_id=run.repo_id,
+        changed_items=run.changed,
+        pages=run.pages,
+        requests=run.requests,
+        issues_cursor=run.cursor(ISSUES),
+        prs_cursor=run.cursor(PRS),
+    )
 
 
 def record_failure(
@@ -255,14 +255,14 @@ def record_failure(
         repo = get_repo(conn, repo_id)
         if (repo.status, repo.last_error_code, repo.last_error) == ("error", code, message):
             return False
-        payload = {
-            "repo_id": repo_id,
-            "error_code": code,
-            "message": message,
-            "attempt": attempt,
-            "next_retry_at": next_retry_at,
-        }
-        audit.record(conn, audit.Event(ev.SYNC_FAILED, "repo", repo_id, payload))
+        failed = ev.SyncFailed(
+            repo_id=repo_id,
+            error_code=code,
+            message=message,
+            attempt=attempt,
+            next_retry_at=next_retry_at,
+        )
+        audit.record(conn, failed)
     return True
 
 
@@ -454,15 +454,15 @@ def _record_page(
     run: _Run, stream: str, items: int, changed: int, delta: dict, cursor: str | None
 ) -> None:
     if changed or cursor is not None:
-        payload = {
-            "repo_id": run.repo_id,
-            "stream": stream,
-            "cursor": cursor,
-            "items": items,
-            "changed": changed,
-            "delta": {k: v for k, v in delta.items() if v},
-        }
-        run.record(ev.SYNC_PAGE_COMMITTED, payload)
+        committed = ev.SyncPageCommitted(
+            repo_id=run.repo_id,
+            stream=stream,
+            cursor=cursor,
+            items=items,
+            changed=changed,
+            delta={k: v for k, v in delta.items() if v},
+        )
+        run.record(committed)
 
 
 # -- pull request details --------------------------------------------------------------------
@@ -657,7 +657,7 @@ def _reconcile(run: _Run) -> int:
             gone = [
                 {"kind": k.name, "number": n, "gone": g, "moved_to": to} for k, n, g, to in marks
             ]
-            run.record(ev.SYNC_RECONCILED, {"repo_id": run.repo_id, "gone": gone, "delta": delta})
+            run.record(ev.SyncReconciled(repo_id=run.repo_id, gone=gone, delta=delta))
     return len(marks)
 
 
@@ -686,8 +686,9 @@ def _note_rename(run: _Run, response: Any) -> None:
     if home is None or home[0] == run.full_name:
         return
     with transaction(run.conn):
-        payload = {"repo_id": run.repo_id, "full_name": home[0], "old_full_name": run.full_name}
-        run.record(ev.REPO_RENAMED, payload)
+        run.record(
+            ev.RepoRenamed(repo_id=run.repo_id, full_name=home[0], old_full_name=run.full_name)
+        )
     run.full_name = home[0]
 
 
