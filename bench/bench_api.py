@@ -105,8 +105,8 @@ def run_writer(db_path: Path) -> None:
     from bench.gen_api_db import load_template, make_item
     from pmbot.control_plane import audit
     from pmbot.control_plane.audit import events as ev
+    from pmbot.control_plane.cache import store as cache
     from pmbot.control_plane.db import connect, transaction
-    from pmbot.control_plane.github import cache
 
     conn, template, rng = connect(db_path), load_template(), random.Random(11)
     while True:

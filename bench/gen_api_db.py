@@ -2,7 +2,7 @@
 
 Items are GitHub's issue view from the fake's samples (copies of
 shared/github-examples), varied per item, written through the real write side
-(`github.cache.upsert_issue_page`) so columns, search rows and payloads are
+(`cache.store.upsert_issue_page`) so columns, search rows and payloads are
 exactly what a sync stores. 80% issues, 20% PRs, ~30% open.
 
     python bench/gen_api_db.py /tmp/pmbot-bench/data   # prints the DB path
@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import open_database, transaction
-from pmbot.control_plane.github import cache
 from pmbot.control_plane.registry import add_repo, ensure_default_workspace
 from pmbot.shared.datadir import ensure_layout
 

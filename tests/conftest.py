@@ -266,13 +266,14 @@ def insert_cached_item(
     gone: str | None = None,
     draft: bool | None = None,
 ) -> dict[str, Any]:
-    """Put one item in the cache through the real write side (`github.cache`), as a sync would.
+    """Put one item in the cache through the real write side (`cache.store`), as a sync would.
 
     For read-side tests (lists, search, UI) that need cache rows without a
     sync. `kind` is "issue" or "pr"; `draft` stores /pulls details for a PR;
     `gone` marks it deleted or transferred. Returns the GitHub-shaped item.
     """
-    from pmbot.control_plane.github import cache
+    from pmbot.control_plane.cache import ISSUES, PRS
+    from pmbot.control_plane.cache import store as cache
 
     path = "issues" if kind == "issue" else "pull"
     item = {
@@ -290,6 +291,6 @@ def insert_cached_item(
                 "base": {"ref": "main"}}  # fmt: skip
         cache.apply_pull_details(conn, repo_id, [pull])
     if gone is not None:
-        kind_spec = cache.ISSUE if kind == "issue" else cache.PR
+        kind_spec = ISSUES if kind == "issue" else PRS
         cache.mark_gone(conn, repo_id, [(kind_spec, number, gone, None)])
     return item

@@ -13,8 +13,9 @@ import pytest
 from pmbot.control_plane import audit, registry
 from pmbot.control_plane.audit import rebuild, verify
 from pmbot.control_plane.audit.events import CacheReset
+from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import transaction
-from pmbot.control_plane.github import cache, sync
+from pmbot.control_plane.github import sync
 from pmbot.control_plane.github.client import GitHubClient
 from pmbot.control_plane.github.protocol import (
     MalformedResponse,

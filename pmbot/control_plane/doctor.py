@@ -75,7 +75,7 @@ def check_audit_chain(conn: sqlite3.Connection) -> Check:
 
 _NONE = (0,) * len(COUNT_KEYS)
 # Read-only cross-check of two owners' tables (repo_counts: audit projections; the cache
-# tables: github/cache.py), so the query lives with the check rather than with either.
+# tables: cache/store.py), so the query lives with the check rather than with either.
 _PROJECTED_COUNTS = f"SELECT repo_id, {', '.join(COUNT_KEYS)} FROM repo_counts"
 _CACHED_COUNTS = """
     SELECT repo_id, state, count(*) FROM {table}

@@ -1,7 +1,7 @@
 """Operator maintenance: wipe the local GitHub cache so the next sync re-imports.
 
 A reset drops cached issues/PRs, search entries, ETags and resume state
-(`github.cache.reset_cache`), records `cache.reset`, whose projection
+(`cache.store.reset_cache`), records `cache.reset`, whose projection
 clears cursors, counts and sync status, and queues a sync request per repo so
 the re-import starts at once, all in one transaction. The registry and the
 audit log are kept.
@@ -13,8 +13,8 @@ import sqlite3
 
 from pmbot.control_plane import audit
 from pmbot.control_plane.audit import events as ev
+from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import transaction
-from pmbot.control_plane.github import cache
 from pmbot.control_plane.registry import (
     DEFAULT_WORKSPACE_ID,
     get_repo,

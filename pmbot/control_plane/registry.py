@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from pmbot.control_plane import audit
 from pmbot.control_plane.audit import events as ev
+from pmbot.control_plane.cache.store import reset_cache as delete_repo_cache
 from pmbot.control_plane.db import transaction
-from pmbot.control_plane.github.cache import delete_repo_cache
 from pmbot.shared.timeutil import now_rfc3339
 
 DEFAULT_WORKSPACE_ID = 1

@@ -28,7 +28,7 @@ from pmbot.control_plane.api.problems import (
     problem_response,
 )
 from pmbot.control_plane.api.security import SECURITY_HEADERS, HostAllowlist, check_request
-from pmbot.control_plane.github.browse import BrowseError
+from pmbot.control_plane.cache.browse import BrowseError
 from pmbot.control_plane.github.client import (
     GitHubClient,
     GitHubError,

@@ -21,7 +21,7 @@ from pmbot.control_plane.api import parsers as p
 from pmbot.control_plane.api.connections import ThreadConnections
 from pmbot.control_plane.api.problems import invalid_field
 from pmbot.control_plane.audit.verify import verify
-from pmbot.control_plane.github import browse
+from pmbot.control_plane.cache import ISSUES, PRS, Kind, browse
 from pmbot.control_plane.github import status as github_status
 from pmbot.shared.resources import static_dir
 from pmbot.shared.settings import Settings
@@ -113,12 +113,12 @@ class Handlers:
     # -- cache -------------------------------------------------------------------------------
 
     def issues_get(self, repo_id: int) -> str:
-        return self._list(repo_id, browse.ISSUES)
+        return self._list(repo_id, ISSUES)
 
     def prs_get(self, repo_id: int) -> str:
-        return self._list(repo_id, browse.PRS)
+        return self._list(repo_id, PRS)
 
-    def _list(self, repo_id: int, kind: browse.Kind) -> str:
+    def _list(self, repo_id: int, kind: Kind) -> str:
         """`{"items": [...], "next": ...}` around the array SQLite built, not re-encoded."""
         query = p.parse_list_query(self._params())
         items, after = browse.list_page(self.db.get(), repo_id, kind, query)
@@ -126,12 +126,12 @@ class Handlers:
         return f'{{"items":{items},"next":{json.dumps(p.list_cursor(query.sort, after))}}}'
 
     def issue_get(self, repo_id: int, number: int) -> str:
-        return self._item(repo_id, browse.ISSUES, number)
+        return self._item(repo_id, ISSUES, number)
 
     def pr_get(self, repo_id: int, number: int) -> str:
-        return self._item(repo_id, browse.PRS, number)
+        return self._item(repo_id, PRS, number)
 
-    def _item(self, repo_id: int, kind: browse.Kind, number: int) -> str:
+    def _item(self, repo_id: int, kind: Kind, number: int) -> str:
         """The cached payload verbatim: no decode and re-encode of GitHub's JSON."""
         payload = browse.get_item_payload(self.db.get(), repo_id, kind, number)
         response.content_type = JSON_CONTENT_TYPE

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 from pmbot.control_plane.api.problems import ApiProblem, invalid_field
 from pmbot.control_plane.audit.events import EVENT_TYPES
-from pmbot.control_plane.github.browse import ListQuery, SearchQuery
+from pmbot.control_plane.cache.browse import ListQuery, SearchQuery
 
 MAX_BODY_BYTES = 1 << 20
 MAX_ID = (1 << 63) - 1

@@ -13,10 +13,10 @@ import uuid
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
+from pmbot.shared.kind import COUNT_KEYS as COUNT_KEYS  # re-exported for the projections
 from pmbot.shared.timeutil import now_rfc3339
 
 GENESIS_HASH = "0" * 64
-COUNT_KEYS = ("issues_open", "issues_closed", "prs_open", "prs_closed")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,6 +27,7 @@ from pmbot.control_plane.audit.events import (
     SyncReconciled,
     WorkspaceCreated,
 )
+from pmbot.shared.kind import KINDS
 
 # The tables this module owns, in an order safe for deleting (children first).
 PROJECTED_TABLES = ("repo_counts", "repo_sync_state", "repos", "workspaces")
@@ -91,7 +92,7 @@ def _repo_renamed(conn: sqlite3.Connection, e: RepoRenamed) -> None:
 
 @_applies(SyncPageCommitted)
 def _sync_page_committed(conn: sqlite3.Connection, e: SyncPageCommitted) -> None:
-    column = {"issues": "issues_cursor", "prs": "prs_cursor"}[e.stream]
+    column = KINDS[e.stream].cursor
     if e.cursor:
         conn.execute(
             f"UPDATE repo_sync_state SET {column} = ?,"

@@ -70,10 +70,11 @@ from urllib.parse import urlencode, urlsplit
 
 from pmbot.control_plane import audit
 from pmbot.control_plane.audit import events as ev
+from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import transaction
-from pmbot.control_plane.github import cache
 from pmbot.control_plane.github.protocol import GitHubError, Gone, NotFound
 from pmbot.control_plane.registry import get_repo
+from pmbot.shared.kind import Kind
 from pmbot.shared.logs import redact
 from pmbot.shared.settings import Settings
 from pmbot.shared.timeutil import parse_rfc3339, to_rfc3339, utc_now
@@ -655,13 +656,14 @@ def _reconcile(run: _Run) -> int:
         with transaction(run.conn):
             delta = cache.mark_gone(run.conn, run.repo_id, marks)
             gone = [
-                {"kind": k.name, "number": n, "gone": g, "moved_to": to} for k, n, g, to in marks
+                {"kind": k.search_kind, "number": n, "gone": g, "moved_to": to}
+                for k, n, g, to in marks
             ]
             run.record(ev.SyncReconciled(repo_id=run.repo_id, gone=gone, delta=delta))
     return len(marks)
 
 
-def _check_item(run: _Run, kind: cache.Kind, number: int) -> tuple | None:
+def _check_item(run: _Run, kind: Kind, number: int) -> tuple | None:
     run.check_stop()
     try:
         response = run.fetch(f"/repos/{run.full_name}/issues/{number}")

@@ -28,26 +28,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pmbot.shared.kind import ISSUES, PRS, Kind
 from pmbot.shared.timeutil import now_rfc3339
 
 _ROWID_REPO_SHIFT = 33
 _COLUMNS = (
     "state, title, user_login, labels_json, comments, created_at, updated_at, closed_at, html_url"
 )
-
-
-@dataclass(frozen=True)
-class Kind:
-    """Where one kind of item lives: its table, number column and count prefix."""
-
-    name: str  # 'issue' | 'pr' (the cache_search kind)
-    table: str
-    number: str
-    counts: str  # prefix of the repo_counts keys
-
-
-ISSUE = Kind("issue", "github_issues", "issue_number", "issues")
-PR = Kind("pr", "github_pull_requests", "pr_number", "prs")
 
 
 @dataclass
@@ -63,7 +50,12 @@ class PageWrite:
 
 
 def search_rowid(repo_id: int, kind: Kind, number: int) -> int:
-    return (repo_id << _ROWID_REPO_SHIFT) | (number << 1) | (kind is PR)
+    return (repo_id << _ROWID_REPO_SHIFT) | (number << 1) | (kind is PRS)
+
+
+def search_rowids(repo_id: int) -> list[int]:
+    """The first and last rowid of one repo's search rows."""
+    return [repo_id << _ROWID_REPO_SHIFT, ((repo_id + 1) << _ROWID_REPO_SHIFT) - 1]
 
 
 def dumps(value: Any) -> str:
@@ -86,11 +78,11 @@ def upsert_issue_page(
     """
     write = PageWrite()
     texts = payloads or [None] * len(items)
-    for kind in (ISSUE, PR):
+    for kind in (ISSUES, PRS):
         group = {
             item["number"]: (item, text)
             for item, text in zip(items, texts, strict=True)
-            if ("pull_request" in item) == (kind is PR)
+            if kind.holds(item)
         }
         if group:
             _upsert_group(conn, repo_id, kind, group, write)
@@ -109,13 +101,13 @@ def _upsert_group(
             continue
         changed.append((number, item, columns, body, text or dumps(item)))
         if old is not None and old[1] is None:
-            write.add(f"{kind.counts}_{old[0][0]}", -1)
-        write.add(f"{kind.counts}_{columns[0]}", 1)
+            write.add(kind.count_key(old[0][0]), -1)
+        write.add(kind.count_key(columns[0]), 1)
     if changed:
         _write_rows(conn, repo_id, kind, changed)
         _replace_search_rows(conn, repo_id, kind, changed, previous)
     write.changed += len(changed)
-    write.prs_changed += len(changed) if kind is PR else 0
+    write.prs_changed += len(changed) if kind is PRS else 0
 
 
 def _list_columns(item: dict) -> tuple:
@@ -161,7 +153,7 @@ def _search_bodies(
 
 
 def _write_rows(conn: sqlite3.Connection, repo_id: int, kind: Kind, changed: list) -> None:
-    if kind is ISSUE:
+    if kind is ISSUES:
         conn.executemany(
             f"INSERT INTO github_issues (repo_id, issue_number, {_COLUMNS}, payload_json)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -200,7 +192,7 @@ def _replace_search_rows(
         "INSERT INTO cache_search (rowid, title, body, repo_id, kind, number)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         [
-            (search_rowid(repo_id, kind, n), cols[1], body, repo_id, kind.name, n)
+            (search_rowid(repo_id, kind, n), cols[1], body, repo_id, kind.search_kind, n)
             for n, _, cols, body, _ in changed
         ],
     )
@@ -286,7 +278,7 @@ def settle_details(conn: sqlite3.Connection, repo_id: int, top: str | None) -> N
 def open_numbers(conn: sqlite3.Connection, repo_id: int) -> dict[int, Kind]:
     """Cached open items that are not gone: number → kind."""
     found = {}
-    for kind in (ISSUE, PR):
+    for kind in (ISSUES, PRS):
         rows = conn.execute(
             f"SELECT {kind.number} FROM {kind.table}"
             " WHERE repo_id = ? AND state = 'open' AND gone IS NULL",
@@ -313,7 +305,7 @@ def mark_gone(
             f" WHERE repo_id = ? AND {kind.number} = ?",
             (gone, moved_to, repo_id, number),
         )
-        write.add(f"{kind.counts}_{row[0]}", -1)
+        write.add(kind.count_key(row[0]), -1)
     return write.delta
 
 
@@ -375,13 +367,6 @@ def reset_cache(conn: sqlite3.Connection, repo_ids: Iterable[int]) -> None:
     Runs in the caller's transaction; the caller records `cache.reset` with it.
     """
     for repo_id in repo_ids:
-        for table in ("github_issues", "github_pull_requests", "http_cache", "sync_resume"):
+        for table in (ISSUES.table, PRS.table, "http_cache", "sync_resume"):
             conn.execute(f"DELETE FROM {table} WHERE repo_id = ?", (repo_id,))
-        conn.execute(
-            "DELETE FROM cache_search WHERE rowid BETWEEN ? AND ?",
-            (repo_id << _ROWID_REPO_SHIFT, ((repo_id + 1) << _ROWID_REPO_SHIFT) - 1),
-        )
-
-
-# The registry's name for the same wipe (`remove_repo`).
-delete_repo_cache = reset_cache
+        conn.execute("DELETE FROM cache_search WHERE rowid BETWEEN ? AND ?", search_rowids(repo_id))

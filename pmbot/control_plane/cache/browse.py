@@ -4,7 +4,7 @@ Lists read only the indexed columns (never `payload_json`, unless asked for
 the full payload) and page by keyset: a page ends with the sort key and
 number of its last item, and the next page starts strictly after it, so
 pages stay correct and cheap while the worker writes. The write side is
-`github/cache.py`.
+`cache/store.py`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from pmbot.control_plane.github import cache
+from pmbot.control_plane.cache.store import search_rowids
 from pmbot.control_plane.registry import DEFAULT_WORKSPACE_ID, get_repo
+from pmbot.shared.kind import PRS, Kind
 
 # Sentinels around search hits: control characters that GitHub text does not
 # carry in practice; the snippet is split on them into {text, hit} segments.
@@ -31,22 +32,6 @@ class ItemNotFound(BrowseError):
     code = "item_not_found"
 
 
-@dataclass(frozen=True)
-class Kind:
-    """One cached stream: its table, number column and extra list columns."""
-
-    name: str
-    table: str
-    number: str
-    search_kind: str
-    extra: tuple[str, ...]
-
-
-ISSUES = Kind("issues", "github_issues", "issue_number", "issue", ())
-PRS = Kind(
-    "prs", "github_pull_requests", "pr_number", "pr", ("draft", "merged_at", "head_ref", "base_ref")
-)
-KINDS = {"issues": ISSUES, "prs": PRS}
 _BASE_COLUMNS = (
     "state, title, user_login, labels_json, comments, created_at, updated_at, closed_at, html_url"
 )
@@ -182,16 +167,8 @@ def get_item_payload(conn: sqlite3.Connection, repo_id: int, kind: Kind, number:
     ).fetchone()
     if row is None:
         get_repo(conn, repo_id)
-        raise ItemNotFound(f"no cached {kind.name[:-1]} #{number} in repo {repo_id}")
+        raise ItemNotFound(f"no cached {kind.search_kind} #{number} in repo {repo_id}")
     return row[0]
-
-
-def search_rowids(repo_id: int) -> list[int]:
-    """The rowid range of one repo's search rows (the write side keys them by repo)."""
-    return [
-        cache.search_rowid(repo_id, cache.ISSUE, 0),
-        cache.search_rowid(repo_id + 1, cache.ISSUE, 0) - 1,
-    ]
 
 
 def fts_query(text: str) -> str:

@@ -1,0 +1,1 @@
+"""The sync engine: listing, fetch-ahead, sync, schedule, worker."""
