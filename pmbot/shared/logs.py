@@ -13,8 +13,6 @@ import re
 import sys
 from pathlib import Path
 
-from pmbot.shared.timeutil import to_rfc3339
-
 MAX_LOG_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 3
 _TOKEN_PATTERNS = re.compile(
@@ -52,7 +50,8 @@ class JsonLineFormatter(logging.Formatter):
         from datetime import UTC, datetime
 
         entry = {
-            "ts": to_rfc3339(datetime.fromtimestamp(record.created, UTC)),
+            # Log lines keep sub-second precision; stored times are whole seconds.
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),

@@ -1,4 +1,6 @@
-"""UTC time helpers. Every timestamp pmbot stores or serves is RFC 3339 with `Z`."""
+"""UTC time helpers. Every timestamp pmbot stores or serves is RFC 3339 with `Z`,
+in one form: whole seconds, as GitHub writes them (`2026-11-25T10:11:52Z`). One
+form means stored times compare correctly as text, wherever they came from."""
 
 from __future__ import annotations
 
@@ -10,11 +12,8 @@ def utc_now() -> datetime:
 
 
 def to_rfc3339(moment: datetime) -> str:
-    """`2026-11-25T10:11:52Z` (whole seconds, as GitHub writes them), or with
-    microseconds when the moment has them (pmbot's own event times)."""
-    moment = moment.astimezone(UTC)
-    spec = "seconds" if moment.microsecond == 0 else "microseconds"
-    return moment.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+    """`2026-11-25T10:11:52Z`: whole seconds (a fraction is dropped, never rounded up)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def parse_rfc3339(text: str) -> datetime:
