@@ -15,7 +15,6 @@ from pmbot.control_plane.audit import rebuild, verify
 from pmbot.control_plane.audit.events import CacheReset
 from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import transaction
-from pmbot.control_plane.github import sync
 from pmbot.control_plane.github.client import GitHubClient
 from pmbot.control_plane.github.protocol import (
     MalformedResponse,
@@ -24,6 +23,7 @@ from pmbot.control_plane.github.protocol import (
     ServerError,
     Unauthorized,
 )
+from pmbot.control_plane.sync import fetch_ahead, sync
 from tests.fake_github import FakeGitHub
 from tests.fake_github.clock import ManualClock as Clock
 
@@ -60,8 +60,23 @@ def repo_id(conn) -> int:
     return registry.add_repo(conn, REPO).repo_id
 
 
-def run(conn, gh, repo_id, cfg, **options) -> sync.SyncResult:
-    return sync.sync_repo(conn, gh, repo_id, settings=cfg, **options)
+class Hooks(sync.SyncContext):
+    """A SyncContext from two plain functions, as the tests need them."""
+
+    def __init__(self, on_progress=None, should_stop=None) -> None:
+        self.on_progress, self.should_stop = on_progress, should_stop
+
+    def tick(self) -> bool:
+        return self.should_stop is None or not self.should_stop()
+
+    def progress(self, progress) -> None:
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+
+def run(conn, gh, repo_id, cfg, *, reconcile=False, **hooks) -> sync.SyncResult:
+    context = Hooks(**hooks) if hooks else None
+    return sync.sync_repo(conn, gh, repo_id, settings=cfg, reconcile=reconcile, context=context)
 
 
 def add_items(fake, clock, count, *, every=5, step=1, **fields) -> list[int]:
@@ -508,7 +523,7 @@ def test_should_stop_returns_what_was_committed_and_the_next_run_resumes(
 def test_should_stop_is_asked_while_a_page_is_slow_to_arrive(
     conn, fake, clock, gh, cfg, repo_id, monkeypatch
 ):
-    monkeypatch.setattr(sync, "WAIT_CHECK_SECONDS", 0.02)
+    monkeypatch.setattr(fetch_ahead, "WAIT_CHECK_SECONDS", 0.02)
     add_items(fake, clock, 150)
     fake.inject(delay=0.5, path="/issues")  # the first page, fetched on the helper thread
     asked = []

@@ -17,9 +17,10 @@ import pytest
 
 from pmbot.control_plane import registry
 from pmbot.control_plane.github import status
-from pmbot.control_plane.github import worker as w
 from pmbot.control_plane.github.client import ExchangeInfo, RateLimit, RateLimited, ServerError
-from pmbot.control_plane.github.worker import Worker, read_schedule
+from pmbot.control_plane.sync import schedule as w
+from pmbot.control_plane.sync.schedule import read_schedule
+from pmbot.control_plane.sync.worker import Worker, WorkerStopping
 from tests.fake_github.clock import T0
 from tests.fake_github.clock import ManualClock as Clock
 
@@ -45,7 +46,7 @@ class Result:
 
 @dataclass
 class FakeEngine:
-    """Stands in for github/sync.py: records calls, fails on demand."""
+    """Stands in for sync/sync.py: records calls, fails on demand."""
 
     calls: list[tuple[int, bool]] = field(default_factory=list)
     failures: list[tuple[int, str, int, str]] = field(default_factory=list)
@@ -53,15 +54,18 @@ class FakeEngine:
     pages: int = 1
     during_page: object = None
 
-    def sync_repo(self, conn, client, repo_id, *, settings, reconcile, on_progress, should_stop):
+    context: object = None
+
+    def sync_repo(self, conn, client, repo_id, *, settings, reconcile, context):
         self.calls.append((repo_id, reconcile))
+        self.context = context
         if self.errors:
             raise self.errors.pop(0)
         for page in range(1, self.pages + 1):
             if self.during_page:
                 self.during_page(page)
-            on_progress(Progress(items=page * 100, pages=page, requests=page))
-            if should_stop():
+            context.progress(Progress(items=page * 100, pages=page, requests=page))
+            if not context.tick():
                 break
         return Result(changed_items=self.pages * 100, pages=self.pages)
 
@@ -339,7 +343,7 @@ def test_heartbeat_check_fresh_stale_and_missing(conn, make_worker, clock):
 def test_client_sleep_raises_when_the_worker_stops(make_worker):
     waits = []
     worker = make_worker(wait=lambda s: waits.append(s) or len(waits) == 3)
-    with pytest.raises(w.WorkerStopping):
+    with pytest.raises(WorkerStopping):
         worker._sleep(60)
     assert waits == [5.0, 5.0, 5.0]
     worker = make_worker(wait=lambda s: False)
@@ -419,7 +423,15 @@ def test_the_lease_outlives_a_long_rate_limit_wait(conn, make_worker, engine, cl
         return False
 
     worker = make_worker(wait=wait)
-    engine.during_page = lambda page: worker._sleep(300)
+
+    def long_wait(page):
+        """A 300 s rate-limit wait as the real sync has it: the client sleeps (on its helper
+        thread) while the sync ticks its context on the worker's thread."""
+        for _ in range(60):
+            worker._sleep(5)
+            engine.context.tick()
+
+    engine.during_page = long_wait
     assert worker.sync_repo(repo_id).status == "synced"
     assert len(stolen) == 60 and not any(stolen)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pmbot.cli import main
-from pmbot.control_plane.github import worker as w
+from pmbot.control_plane.sync import schedule as w
 from pmbot.shared.timeutil import utc_now
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,8 +26,9 @@ from pmbot.cli.sync import ProgressLine
 from pmbot.control_plane import registry
 from pmbot.control_plane.audit.verify import verify
 from pmbot.control_plane.github import status
-from pmbot.control_plane.github import sync as real_sync
-from pmbot.control_plane.github.worker import Worker, read_schedule
+from pmbot.control_plane.sync import sync as real_sync
+from pmbot.control_plane.sync.schedule import read_schedule
+from pmbot.control_plane.sync.worker import Worker
 from pmbot.shared.settings import Secret
 from tests.fake_github import FakeGitHub
 from tests.fake_github.clock import T0
@@ -333,7 +334,7 @@ def test_pmbot_sync_fails_with_one_line(env, conn, fake, capsys):
 
 
 def test_pmbot_sync_does_not_collide_with_a_worker_holding_the_lease(env, conn, fake, capsys):
-    from pmbot.control_plane.github.worker import claim_lease
+    from pmbot.control_plane.sync.schedule import claim_lease
 
     repo_id = registry.add_repo(conn, REPO).repo_id
     assert claim_lease(conn, repo_id, "other-host:1:abc", datetime.now(UTC), 60)

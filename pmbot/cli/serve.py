@@ -53,7 +53,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def _start_worker(settings):
-    from pmbot.control_plane.github.worker import Worker
+    from pmbot.control_plane.sync.worker import Worker
 
     return Worker.from_settings(settings).start()
 

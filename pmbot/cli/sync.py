@@ -17,8 +17,6 @@ from typing import Any, TextIO
 from pmbot.cli import session, start
 from pmbot.control_plane.db import connect
 from pmbot.control_plane.github import status
-from pmbot.control_plane.github.sync import failure_message
-from pmbot.control_plane.github.worker import LEASE_SECONDS, SyncOutcome, Worker
 from pmbot.control_plane.registry import (
     Repo,
     RepoNotFound,
@@ -26,6 +24,8 @@ from pmbot.control_plane.registry import (
     list_repos,
     parse_full_name,
 )
+from pmbot.control_plane.sync.sync import failure_message
+from pmbot.control_plane.sync.worker import LEASE_SECONDS, SyncOutcome, Worker
 from pmbot.shared.settings import Settings
 
 DEFAULT_MAX_AGE_SECONDS = 60

@@ -1,4 +1,4 @@
-"""GitHub side of the control plane: the REST client, and the sync and worker built on it.
-
-The client (client.py, protocol.py) is the only code that talks to GitHub; see its docstring.
+"""Talking to GitHub: the pure protocol rules (protocol.py), the REST client
+(client.py, the only code that sends requests; see its docstring) and what
+GitHub last told us (status.py, the `github_status` row).
 """

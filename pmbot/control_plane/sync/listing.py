@@ -1,0 +1,174 @@
+"""Listings, as pure rules: where a stream's next page is, and where its cursor moves.
+
+No I/O here: the functions take a stored `ResumeState` and a `Response` and
+say what comes next, so the sync (`sync.py`) and the fetch-ahead thread
+(`fetch_ahead.py`) can both call them. The design these rules implement is in
+`sync.py`'s docstring.
+
+`ResumeState` is what `sync_resume.state_json` holds between two pages (and
+across a crash): one frozen value per stream. Its JSON is the one the sync
+stored before this type existed (absent keys for unset fields), so a
+database written by older code resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from pmbot.shared.timeutil import parse_rfc3339, to_rfc3339, utc_now
+
+PER_PAGE = 100
+BACKLOG, PASS = "backlog", "pass"
+
+
+@dataclass(frozen=True)
+class ResumeState:
+    """Where a stream's listing continues. Issues: `phase` is BACKLOG (the import's keyset
+    listing: `since`, `window_start`) or PASS (a descending refresh pass from `basis`, the
+    cursor it started at, asking `since`, to commit `pass_cursor`). PR details: `floor`
+    (the oldest stale PR) and `top` (the pass's newest item, its cursor). Both: `next_url`,
+    GitHub's `Link` next, followed verbatim."""
+
+    phase: str | None = None
+    basis: str | None = None
+    since: str | None = None
+    pass_cursor: str | None = None
+    next_url: str | None = None
+    window_start: str | None = None
+    floor: str | None = None
+    top: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_json(cls, stored: dict[str, Any] | None) -> ResumeState | None:
+        return None if stored is None else cls(**stored)
+
+    def at(self, next_url: str | None) -> ResumeState:
+        return replace(self, next_url=next_url)
+
+
+# -- URLs --------------------------------------------------------------------------------------
+
+
+def issues_url(full_name: str, state: str, direction: str, since: str | None) -> str:
+    params = {"state": state, "sort": "updated", "direction": direction, "per_page": PER_PAGE}
+    if since is not None:  # "everything" omits since (since=1970 has returned nothing)
+        params["since"] = since
+    return f"/repos/{full_name}/issues?{urlencode(params)}"
+
+
+def pulls_url(full_name: str) -> str:
+    params = {"state": "all", "sort": "updated", "direction": "desc", "per_page": PER_PAGE}
+    return f"/repos/{full_name}/pulls?{urlencode(params)}"
+
+
+def issue_url(full_name: str, number: int) -> str:
+    return f"/repos/{full_name}/issues/{number}"
+
+
+def repo_path(url: str) -> tuple[str, str] | None:
+    """(`owner/name`, rest of the path) of a `/repos/owner/name/...` URL, else None."""
+    parts = urlsplit(url).path.split("/")
+    if len(parts) < 4 or parts[1] != "repos":
+        return None
+    return f"{parts[2]}/{parts[3]}", "/".join(parts[4:])
+
+
+# -- issues: refresh passes ----------------------------------------------------------------
+
+
+def pass_state(basis: str, overlap: int) -> ResumeState:
+    """A refresh pass from cursor `basis`, re-reading `overlap` seconds below it."""
+    return ResumeState(phase=PASS, basis=basis, since=shift(basis, -overlap))
+
+
+def pass_cursor(basis: str, response: Any) -> str:
+    """The cursor this pass will commit: the newest `updated_at` on page 1, plus one second
+    when GitHub's own clock (the page's Date) was already 2 s past it. Then every later update
+    is stamped after that second, so the next pass need not re-read the whole second (a
+    burst there can be larger than a page)."""
+    items = response.data
+    if not items:
+        return basis
+    top = items[0]["updated_at"]
+    served_at = github_now(response)
+    if served_at is not None and to_rfc3339(served_at) >= shift(top, 2):
+        top = shift(top, 1)
+    return max(basis, top)
+
+
+def pass_done(state: ResumeState, response: Any, changed: int) -> bool:
+    """Done at the last page, or at a page that changed nothing and reaches below the
+    cursor's second: everything at or after the cursor is read, and the overlap below it
+    showed no late arrival."""
+    items = response.data
+    return not response.next_url or (not changed and items[-1]["updated_at"] < state.basis)
+
+
+# -- issues: the import's backlog ----------------------------------------------------------
+
+
+def backlog_url(full_name: str, state: ResumeState) -> str:
+    return state.next_url or issues_url(full_name, "open", "asc", state.since)
+
+
+def with_window(state: ResumeState, response: Any, closed_days: int) -> ResumeState:
+    if state.window_start:
+        return state
+    return replace(state, window_start=window_start(response, closed_days))
+
+
+def backlog_next(state: ResumeState, response: Any) -> ResumeState | None:
+    """Where the keyset listing continues, or None when the backlog is done."""
+    items = response.data
+    if not items or not response.next_url or items[-1]["updated_at"] >= state.window_start:
+        return None
+    since = shift(items[-1]["updated_at"], -1)
+    if state.since is None or since > state.since:
+        return replace(state, since=since, next_url=None)
+    return state.at(response.next_url)  # a same-second burst: page through it
+
+
+def window_start(response: Any, closed_days: int) -> str:
+    """`closed_days` before GitHub's own clock (the Date header), whole seconds."""
+    now = github_now(response) or utc_now()  # no usable Date: the local clock is all we have
+    return to_rfc3339(now - timedelta(days=closed_days))
+
+
+# -- pull request details ------------------------------------------------------------------
+
+
+def pulls_next(state: ResumeState, response: Any) -> ResumeState | None:
+    """The next /pulls page, or None once past the oldest stale PR (or at the end)."""
+    items = response.data
+    if not response.next_url or not items or items[-1]["updated_at"] < state.floor:
+        return None
+    return with_top(state, response).at(response.next_url)
+
+
+def with_top(state: ResumeState, response: Any) -> ResumeState:
+    """Remember the newest `updated_at` of the pass's first page (the prs cursor)."""
+    if state.top is not None or not response.data:
+        return state
+    return replace(state, top=response.data[0]["updated_at"])
+
+
+# -- time ----------------------------------------------------------------------------------
+
+
+def github_now(response: Any) -> datetime | None:
+    """GitHub's clock when it served `response` (its Date header), or None."""
+    try:
+        return parsedate_to_datetime(response.headers["date"]).astimezone(UTC)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def shift(stamp: str, seconds: int) -> str:
+    return to_rfc3339(parse_rfc3339(stamp) + timedelta(seconds=seconds))

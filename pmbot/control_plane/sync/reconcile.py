@@ -1,0 +1,59 @@
+"""Reconciliation: cached open items that left GitHub's open listing are marked gone.
+
+Runs with a sync when asked for (the worker asks daily) or alone
+(`sync.reconcile_repo`); one transaction records the marks and their
+`sync.reconciled` event.
+"""
+
+from __future__ import annotations
+
+from pmbot.control_plane.audit import events as ev
+from pmbot.control_plane.cache import Kind
+from pmbot.control_plane.cache import store as cache
+from pmbot.control_plane.db import transaction
+from pmbot.control_plane.github.protocol import Gone, NotFound
+from pmbot.control_plane.sync import listing as ls
+from pmbot.control_plane.sync.fetch_ahead import link_next, same
+from pmbot.control_plane.sync.run import Run
+
+
+def reconcile_open(run: Run) -> int:
+    """Cached open items missing from GitHub's open listing are fetched one by one:
+    410 → deleted; 301 to another repo → transferred (moved_to `owner/name#n`); 404 →
+    transferred somewhere the token cannot see (moved_to unknown). An item that answers
+    200 was merely closed, which the issues stream records."""
+    cached = cache.open_numbers(run.conn, run.repo_id)
+    if not cached:
+        return 0
+    run.between_pages()
+    url = ls.issues_url(run.full_name, "open", "desc", None)
+    listed = {
+        item["number"]
+        for _, response, _ in run.listing(url, same, link_next, ahead=True)
+        for item in response.data
+    }
+    marks = [_check_item(run, kind, n) for n, kind in sorted(cached.items()) if n not in listed]
+    marks = [m for m in marks if m is not None]
+    if marks:
+        with transaction(run.conn):
+            delta = cache.mark_gone(run.conn, run.repo_id, marks)
+            gone = [
+                {"kind": k.search_kind, "number": n, "gone": g, "moved_to": to}
+                for k, n, g, to in marks
+            ]
+            run.record(ev.SyncReconciled(repo_id=run.repo_id, gone=gone, delta=delta))
+    return len(marks)
+
+
+def _check_item(run: Run, kind: Kind, number: int) -> tuple | None:
+    run.check_stop()
+    try:
+        response = run.fetch_waiting(ls.issue_url(run.full_name, number))
+    except Gone:
+        return (kind, number, "deleted", None)
+    except NotFound:
+        return (kind, number, "transferred", None)
+    home = ls.repo_path(response.url)
+    if response.redirected_from and home and home[0].lower() != run.full_name.lower():
+        return (kind, number, "transferred", f"{home[0]}#{home[1].rsplit('/', 1)[-1]}")
+    return None

@@ -1,0 +1,161 @@
+"""One sync call's state, and what the caller lends it (`SyncContext`).
+
+`Run` carries the connection, the client, the repo and the running totals
+through the streams of `sync.py` and `reconcile.py`. Its `fetch` is the only
+method the helper threads call (no DB access); everything else runs on the
+caller's thread, where `check_stop` asks the caller's `SyncContext.tick()`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from pmbot.control_plane import audit
+from pmbot.control_plane.audit import events as ev
+from pmbot.control_plane.cache import ISSUES, PRS, Kind
+from pmbot.control_plane.db import transaction
+from pmbot.control_plane.registry import get_repo
+from pmbot.control_plane.sync import listing as ls
+from pmbot.control_plane.sync.fetch_ahead import call_waiting, pages
+from pmbot.shared.settings import Settings
+
+
+@dataclass
+class SyncProgress:
+    """Passed to `SyncContext.progress` after each committed page (running totals)."""
+
+    items: int
+    pages: int
+    requests: int
+    stream: str
+
+
+@dataclass
+class SyncResult:
+    changed_items: int
+    pages: int
+    requests: int
+    not_modified: int
+    issues_cursor: str | None
+    prs_cursor: str | None
+    event_recorded: bool
+
+
+class SyncContext:
+    """What the caller lends one sync; both methods run on the caller's thread only.
+
+    The default never stops and watches nothing (the CLI's offline paths, tests).
+    """
+
+    def tick(self) -> bool:
+        """Keep the caller's claims alive (lease, status, heartbeat); False: stop now."""
+        return True
+
+    def progress(self, progress: SyncProgress) -> None:
+        """A page was committed."""
+
+
+class Stopped(Exception):
+    """`tick()` returned False: unwind to `sync_repo`, which returns what was committed."""
+
+
+@dataclass
+class Run:
+    """One call's connection, client, repo, context and running totals."""
+
+    conn: sqlite3.Connection
+    client: Any
+    settings: Settings
+    repo_id: int
+    full_name: str
+    context: SyncContext
+    items: int = 0
+    changed: int = 0
+    pages: int = 0
+    requests: int = 0
+    not_modified: int = 0
+    events: int = 0
+
+    def fetch(self, url: str, *, etag: str | None = None) -> Any:
+        """One request. Thread-safe (no DB access): the helper threads call it."""
+        self.requests += 1
+        response = self.client.get(url, etag=etag)
+        self.not_modified += bool(response.not_modified)
+        return response
+
+    def fetch_waiting(self, url: str, *, etag: str | None = None) -> Any:
+        return call_waiting(lambda: self.fetch(url, etag=etag), self.check_stop)
+
+    def listing(self, state, url_of, advance, *, ahead: bool):
+        """The pages of one listing (`fetch_ahead.pages`), renames noted."""
+        for page_state, response, payloads in pages(
+            self.fetch, state, url_of, advance, self.check_stop, ahead=ahead
+        ):
+            yield page_state, self.note(response), payloads
+
+    def check_stop(self) -> None:
+        if not self.context.tick():
+            raise Stopped
+
+    def between_pages(self) -> None:
+        """`check_stop` unless nothing was requested yet."""
+        if self.requests:
+            self.check_stop()
+
+    def note(self, response: Any) -> Any:
+        """A listing answered from a new repo path (301): record the rename."""
+        if response.redirected_from:
+            note_rename(self, response)
+        return response
+
+    def record(self, event: audit.AuditEvent) -> None:
+        audit.record(self.conn, event)
+        self.events += 1
+
+    def page_done(self, kind: Kind, items: int, changed: int) -> None:
+        self.pages += 1
+        self.items += items
+        self.changed += changed
+        self.context.progress(SyncProgress(self.items, self.pages, self.requests, kind.stream))
+
+    def cursor(self, kind: Kind) -> str | None:
+        row = self.conn.execute(
+            f"SELECT {kind.cursor} FROM repo_sync_state WHERE repo_id = ?", (self.repo_id,)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def overlap(self) -> int:
+        """At least one second, so an exclusive `since` still re-reads the cursor's second."""
+        return max(1, self.settings.sync_overlap_seconds)
+
+    def result(self) -> SyncResult:
+        return SyncResult(
+            changed_items=self.changed,
+            pages=self.pages,
+            requests=self.requests,
+            not_modified=self.not_modified,
+            issues_cursor=self.cursor(ISSUES),
+            prs_cursor=self.cursor(PRS),
+            event_recorded=self.events > 0,
+        )
+
+
+def start(conn, client, repo_id: int, settings: Settings, context: SyncContext | None) -> Run:
+    full_name = get_repo(conn, repo_id).full_name
+    return Run(conn, client, settings, repo_id, full_name, context or SyncContext())
+
+
+def note_rename(run: Run, response: Any) -> None:
+    """A listing answered from a new repo path (301): record `repo.renamed` once."""
+    home = ls.repo_path(response.url)
+    if home is None and response.data:
+        home = ls.repo_path(response.data[0].get("repository_url", ""))
+    if home is None or home[0] == run.full_name:
+        return
+    with transaction(run.conn):
+        run.record(
+            ev.RepoRenamed(repo_id=run.repo_id, full_name=home[0], old_full_name=run.full_name)
+        )
+    run.full_name = home[0]

@@ -1,0 +1,209 @@
+"""The worker's operational tables and the policies that fill them.
+
+Owns `repo_schedule` (per repo: lease, live progress, next sync and
+reconciliation, failures), `sync_requests` ("sync now", written by any
+process) and `worker_heartbeats`. None of it is audited.
+
+- Schedule: each repo is refreshed every `sync_poll_seconds`, in a slot at a
+  stable offset inside the interval derived from its repo_id, so many repos
+  are spread over the interval instead of firing together. A repo with no
+  schedule row is due now. Each repo's open set is reconciled daily.
+- Lease: one conditional UPDATE inside `BEGIN IMMEDIATE` claims a repo when
+  its lease is free, expired or already ours; a lost lease fails `renew_lease`.
+- Errors: exponential backoff with jitter, capped, never before a rate-limit
+  reset.
+
+Times are stored as `to_rfc3339` writes them (whole seconds), so they compare as text.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pmbot.control_plane.db import transaction
+from pmbot.control_plane.github.protocol import RateLimited
+from pmbot.shared.timeutil import to_rfc3339
+
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_CAP_SECONDS = 3600
+RECONCILE_SECONDS = 24 * 3600
+_GOLDEN_FRACTION = (math.sqrt(5) - 1) / 2  # spreads consecutive ids evenly
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """The pending "sync now" requests of one repo: up to `upto`, reconciling if any asked."""
+
+    repo_id: int
+    upto: int
+    reconcile: bool
+
+
+# -- times and policies ------------------------------------------------------------------
+
+
+def next_slot(repo_id: int, now: datetime, poll_seconds: int) -> datetime:
+    """The repo's next refresh: its fixed slot in the interval, at least half an interval away."""
+    offset = (repo_id * _GOLDEN_FRACTION) % 1.0 * poll_seconds
+    k = math.ceil((now.timestamp() + poll_seconds / 2 - offset) / poll_seconds)
+    return datetime.fromtimestamp(k * poll_seconds + offset, UTC)
+
+
+def retry_at(error: BaseException, failures: int, now: datetime, rng: Callable[[], float]):
+    """Exponential backoff with jitter, capped; never before a rate limit lifts."""
+    delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** min(failures - 1, 20))
+    moment = now + timedelta(seconds=delay * (0.75 + 0.25 * rng()))
+    if isinstance(error, RateLimited) and error.reset_at is not None:
+        moment = max(moment, error.reset_at)
+    return moment
+
+
+# -- repo_schedule -------------------------------------------------------------------------
+
+
+def claim_lease(
+    conn: sqlite3.Connection, repo_id: int, owner: str, now: datetime, seconds: int
+) -> bool:
+    """Take the repo's lease if it is free, expired or ours; True when taken."""
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO repo_schedule (repo_id) VALUES (?) ON CONFLICT (repo_id) DO NOTHING",
+            (repo_id,),
+        )
+        cursor = conn.execute(
+            "UPDATE repo_schedule SET lease_owner = ?, lease_expires_at = ?"
+            " WHERE repo_id = ? AND (lease_owner IS NULL OR lease_owner = ?"
+            " OR lease_expires_at <= ?)",
+            (owner, to_rfc3339(now + timedelta(seconds=seconds)), repo_id, owner, to_rfc3339(now)),
+        )
+    return cursor.rowcount == 1
+
+
+def renew_lease(
+    conn: sqlite3.Connection, repo_id: int, owner: str, now: datetime, seconds: int
+) -> bool:
+    """Extend our lease; False when it was lost (expired and taken, or the repo removed)."""
+    cursor = conn.execute(
+        "UPDATE repo_schedule SET lease_expires_at = ? WHERE repo_id = ? AND lease_owner = ?",
+        (to_rfc3339(now + timedelta(seconds=seconds)), repo_id, owner),
+    )
+    return cursor.rowcount == 1
+
+
+def save_progress(conn: sqlite3.Connection, repo_id: int, owner: str, progress: Any) -> None:
+    conn.execute(
+        "UPDATE repo_schedule SET progress_items = ?, progress_pages = ?, progress_requests = ?"
+        " WHERE repo_id = ? AND lease_owner = ?",
+        (progress.items, progress.pages, progress.requests, repo_id, owner),
+    )
+
+
+def release_lease(conn: sqlite3.Connection, repo_id: int, owner: str) -> None:
+    """Free the lease and clear the live progress."""
+    conn.execute(
+        "UPDATE repo_schedule SET lease_owner = NULL, lease_expires_at = NULL,"
+        " progress_items = NULL, progress_pages = NULL, progress_requests = NULL"
+        " WHERE repo_id = ? AND lease_owner = ?",
+        (repo_id, owner),
+    )
+
+
+def mark_success(
+    conn: sqlite3.Connection, repo_id: int, now: datetime, next_sync: datetime, reconciled: bool
+) -> None:
+    """Reset backoff, note the check, schedule the next refresh (and reconciliation)."""
+    conn.execute(
+        "UPDATE repo_schedule SET failures = 0, last_checked_at = ?, next_sync_at = ?,"
+        " next_reconcile_at = CASE WHEN ? OR next_reconcile_at IS NULL THEN ?"
+        " ELSE next_reconcile_at END WHERE repo_id = ?",
+        (to_rfc3339(now), to_rfc3339(next_sync), reconciled,
+         to_rfc3339(now + timedelta(seconds=RECONCILE_SECONDS)), repo_id),
+    )  # fmt: skip
+
+
+def mark_failure(
+    conn: sqlite3.Connection, repo_id: int, failures: int, next_sync: datetime
+) -> None:
+    conn.execute(
+        "UPDATE repo_schedule SET failures = ?, next_sync_at = ? WHERE repo_id = ?",
+        (failures, to_rfc3339(next_sync), repo_id),
+    )
+
+
+def read_schedule(conn: sqlite3.Connection, repo_id: int) -> dict | None:
+    """The repo's operational row (lease, progress, next sync, failures), if any."""
+    row = conn.execute("SELECT * FROM repo_schedule WHERE repo_id = ?", (repo_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def due_repo_ids(conn: sqlite3.Connection, now: datetime) -> list[int]:
+    """Registered repos whose refresh is due (or never scheduled), oldest first."""
+    rows = conn.execute(
+        "SELECT r.repo_id FROM repos r LEFT JOIN repo_schedule s ON s.repo_id = r.repo_id"
+        " WHERE s.next_sync_at IS NULL OR s.next_sync_at <= ?"
+        " ORDER BY coalesce(s.next_sync_at, ''), r.repo_id",
+        (to_rfc3339(now),),
+    )
+    return [r[0] for r in rows]
+
+
+def reconcile_due(conn: sqlite3.Connection, repo_id: int, now: datetime) -> bool:
+    row = conn.execute(
+        "SELECT next_reconcile_at FROM repo_schedule WHERE repo_id = ?", (repo_id,)
+    ).fetchone()
+    return bool(row and row[0] and row[0] <= to_rfc3339(now))
+
+
+def failures(conn: sqlite3.Connection, repo_id: int) -> int:
+    row = conn.execute(
+        "SELECT failures FROM repo_schedule WHERE repo_id = ?", (repo_id,)
+    ).fetchone()
+    return row[0] if row else 0
+
+
+# -- sync_requests -------------------------------------------------------------------------
+
+
+def pending_requests(conn: sqlite3.Connection) -> list[SyncRequest]:
+    """Pending "sync now" requests, one per repo, oldest first."""
+    rows = conn.execute(
+        "SELECT repo_id, max(request_id), max(reconcile) FROM sync_requests"
+        " GROUP BY repo_id ORDER BY min(request_id)"
+    )
+    return [SyncRequest(r[0], r[1], bool(r[2])) for r in rows]
+
+
+def delete_requests(conn: sqlite3.Connection, repo_id: int, upto: int) -> None:
+    """Drop the requests a sync answered, keeping any that arrived after it began."""
+    conn.execute("DELETE FROM sync_requests WHERE repo_id = ? AND request_id <= ?", (repo_id, upto))
+
+
+# -- worker_heartbeats ---------------------------------------------------------------------
+
+
+def beat(conn: sqlite3.Connection, worker_id: str, started_at: datetime, now: datetime) -> None:
+    conn.execute(
+        "INSERT INTO worker_heartbeats (worker_id, pid, started_at, beat_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (worker_id) DO UPDATE SET beat_at = excluded.beat_at",
+        (worker_id, os.getpid(), to_rfc3339(started_at), to_rfc3339(now)),
+    )
+
+
+def delete_schedule(conn: sqlite3.Connection, repo_id: int) -> None:
+    """A removed repo's requests and schedule row."""
+    conn.execute("DELETE FROM sync_requests WHERE repo_id = ?", (repo_id,))
+    conn.execute("DELETE FROM repo_schedule WHERE repo_id = ?", (repo_id,))
+
+
+def delete_heartbeat(conn: sqlite3.Connection, worker_id: str) -> None:
+    conn.execute("DELETE FROM worker_heartbeats WHERE worker_id = ?", (worker_id,))
+
+
+def latest_beat(conn: sqlite3.Connection) -> str | None:
+    return conn.execute("SELECT max(beat_at) FROM worker_heartbeats").fetchone()[0]
