@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pmbot.control_plane import audit, registry
+from pmbot.control_plane import audit, operations, registry
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.audit.events import GENESIS_HASH, canonical_json, event_hash
 from pmbot.control_plane.audit.rebuild import rebuild
@@ -135,7 +135,7 @@ def bench_append(folder: Path, count: int) -> dict[str, float]:
     """Events/s of `audit.record`, one event per transaction, and bytes per page event."""
     conn = open_database(folder / "append.sqlite3")
     registry.ensure_default_workspace(conn)
-    ids = [registry.add_repo(conn, f"org/repo-{i}").repo_id for i in range(REPOS)]
+    ids = [operations.add_repo(conn, f"org/repo-{i}").repo_id for i in range(REPOS)]
     rng, before = random.Random(1), audit_bytes(conn)
     events = [
         ev.SyncPageCommitted(**page_payload(rng, r, n))

@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 from pmbot.control_plane.db import open_database  # noqa: E402
 from pmbot.control_plane.github.client import GitHubClient, urllib_transport  # noqa: E402
-from pmbot.control_plane.registry import add_repo, ensure_default_workspace  # noqa: E402
+from pmbot.control_plane.operations import add_repo  # noqa: E402
+from pmbot.control_plane.registry import ensure_default_workspace  # noqa: E402
 from pmbot.control_plane.sync.sync import sync_repo  # noqa: E402
 from pmbot.shared.settings import Settings  # noqa: E402
 

@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import open_database, transaction
-from pmbot.control_plane.registry import add_repo, ensure_default_workspace
+from pmbot.control_plane.operations import add_repo
+from pmbot.control_plane.registry import ensure_default_workspace
 from pmbot.shared.datadir import ensure_layout
 
 SAMPLES = [Path(__file__).parent.parent / "tests/fake_github/samples"]

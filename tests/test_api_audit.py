@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from pmbot.control_plane import audit
-from pmbot.control_plane.registry import add_repo, request_sync
+from pmbot.control_plane.operations import add_repo, request_sync
 
 
 @pytest.fixture

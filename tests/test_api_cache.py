@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pmbot.control_plane.cache.browse import snippet_segments
-from pmbot.control_plane.registry import add_repo
+from pmbot.control_plane.operations import add_repo
 from tests.conftest import insert_cached_item
 
 

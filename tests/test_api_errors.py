@@ -16,7 +16,8 @@ import pytest
 
 from pmbot.control_plane import audit
 from pmbot.control_plane.api import handlers
-from pmbot.control_plane.registry import add_repo, list_repos
+from pmbot.control_plane.operations import add_repo
+from pmbot.control_plane.registry import list_repos
 from tests.conftest import insert_cached_item
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}

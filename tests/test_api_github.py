@@ -8,7 +8,7 @@ import pytest
 
 from pmbot.control_plane.api.app import create_app
 from pmbot.control_plane.github.client import GitHubClient
-from pmbot.control_plane.registry import add_repo
+from pmbot.control_plane.operations import add_repo
 from pmbot.shared.settings import Secret
 from tests.conftest import WsgiClient
 from tests.fake_github import FakeGitHub

@@ -13,7 +13,8 @@ import pytest
 
 from pmbot.control_plane import audit
 from pmbot.control_plane.api.app import create_app
-from pmbot.control_plane.registry import add_repo, list_repos
+from pmbot.control_plane.operations import add_repo
+from pmbot.control_plane.registry import list_repos
 from tests.conftest import TEST_TOKEN, WsgiClient
 
 

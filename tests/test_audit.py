@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from pmbot.cli import main
-from pmbot.control_plane import audit, registry
+from pmbot.control_plane import audit, operations
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.audit import rebuild
 from pmbot.control_plane.audit.events import GENESIS_HASH, event_hash
@@ -37,8 +37,8 @@ def test_delete_of_an_event_is_rejected_with_a_clear_message(conn):
 
 
 def test_each_event_hash_chains_from_the_previous_one(conn):
-    repo = registry.add_repo(conn, "octo/one")
-    registry.request_sync(conn, repo.repo_id)
+    repo = operations.add_repo(conn, "octo/one")
+    operations.request_sync(conn, repo.repo_id)
     rows = _stored_rows(conn)
     assert [r["seq"] for r in rows] == [1, 2, 3]
     assert rows[0]["prev_hash"] == GENESIS_HASH
@@ -51,7 +51,7 @@ def test_each_event_hash_chains_from_the_previous_one(conn):
 
 
 def test_record_applies_the_projections_with_the_event(conn):
-    repo = registry.add_repo(conn, "octo/one")
+    repo = operations.add_repo(conn, "octo/one")
     audit.record(conn, _page(repo.repo_id, "2026-01-02T03:04:05Z", issues_open=3, prs_closed=1))
     counts = conn.execute("SELECT * FROM repo_counts WHERE repo_id = ?", (repo.repo_id,))
     assert dict(counts.fetchone()) == {
@@ -75,7 +75,7 @@ def test_a_failing_data_change_rolls_the_event_back_too(conn):
 
 
 def test_a_failing_projection_appends_no_event(conn):
-    repo = registry.add_repo(conn, "octo/one")
+    repo = operations.add_repo(conn, "octo/one")
     before = audit.head(conn)
     duplicate = ev.RepoAdded(repo_id=repo.repo_id, workspace_id=1, full_name="octo/other")
     with pytest.raises(sqlite3.IntegrityError):
@@ -100,7 +100,7 @@ def test_unknown_event_types_are_refused(conn):
 
 
 def test_token_shaped_strings_and_authorization_values_are_never_stored(conn):
-    repo = registry.add_repo(conn, "octo/one")
+    repo = operations.add_repo(conn, "octo/one")
     token = "ghp_" + "A1b2C3d4" * 5
     failed = ev.SyncFailed(
         repo_id=repo.repo_id,
@@ -150,7 +150,7 @@ def _append_from_another_process_after_first_replay(monkeypatch, db_path, event)
 
 
 def test_check_reads_the_log_and_the_tables_at_one_moment(conn, db_path, monkeypatch):
-    repo = registry.add_repo(conn, "octo/one")
+    repo = operations.add_repo(conn, "octo/one")
     late = _page(repo.repo_id, "2026-01-01T00:00:00Z", issues_open=5)
     _append_from_another_process_after_first_replay(monkeypatch, db_path, late)
     result = rebuild.check(conn)
@@ -159,7 +159,7 @@ def test_check_reads_the_log_and_the_tables_at_one_moment(conn, db_path, monkeyp
 
 
 def test_rebuild_includes_events_appended_while_it_replayed(conn, db_path, monkeypatch):
-    repo = registry.add_repo(conn, "octo/one")
+    repo = operations.add_repo(conn, "octo/one")
     late = _page(repo.repo_id, "2026-01-01T00:00:00Z", issues_open=5)
     _append_from_another_process_after_first_replay(monkeypatch, db_path, late)
     result = rebuild.rebuild(conn)
@@ -168,16 +168,16 @@ def test_rebuild_includes_events_appended_while_it_replayed(conn, db_path, monke
 
 
 def test_rebuild_keeps_the_repo_id_sequence_past_removed_repos(conn):
-    registry.add_repo(conn, "octo/one")
-    last = registry.add_repo(conn, "octo/two")
-    registry.remove_repo(conn, last.repo_id)
+    operations.add_repo(conn, "octo/one")
+    last = operations.add_repo(conn, "octo/two")
+    operations.remove_repo(conn, last.repo_id)
     assert rebuild.rebuild(conn).differences == []
-    assert registry.add_repo(conn, "octo/three").repo_id == last.repo_id + 1
+    assert operations.add_repo(conn, "octo/three").repo_id == last.repo_id + 1
 
 
 def test_rebuild_names_an_event_the_projections_cannot_replay(conn):
     conn.execute("DROP TRIGGER audit_events_no_update")
-    registry.add_repo(conn, "octo/one")
+    operations.add_repo(conn, "octo/one")
     conn.execute("UPDATE audit_events SET payload_json = '{}' WHERE seq = 2")
     with pytest.raises(rebuild.RebuildError, match=r"event 2 \(repo.added\) cannot be replayed"):
         rebuild.check(conn)
@@ -199,7 +199,7 @@ def test_rebuild_refuses_to_orphan_cached_rows_and_changes_nothing(conn):
 
 
 def _three_repos_with_events(conn) -> list[int]:
-    ids = [registry.add_repo(conn, f"octo/r{i}").repo_id for i in range(3)]
+    ids = [operations.add_repo(conn, f"octo/r{i}").repo_id for i in range(3)]
     for i in range(4):
         audit.record(conn, _page(ids[i % 3], f"2026-01-0{i + 1}T00:00:00Z", issues_open=1))
     return ids
@@ -233,9 +233,9 @@ def test_list_events_filters_by_repo_and_type(conn):
 
 
 def test_find_repo_id_knows_removed_and_renamed_repos(conn):
-    gone = registry.add_repo(conn, "octo/gone")
-    registry.remove_repo(conn, gone.repo_id)
-    moved = registry.add_repo(conn, "octo/old")
+    gone = operations.add_repo(conn, "octo/gone")
+    operations.remove_repo(conn, gone.repo_id)
+    moved = operations.add_repo(conn, "octo/old")
     audit.record(conn, ev.RepoRenamed(repo_id=moved.repo_id, full_name="octo/new"))
     assert audit.find_repo_id(conn, "OCTO/gone") == gone.repo_id
     assert audit.find_repo_id(conn, "octo/new") == moved.repo_id
@@ -251,10 +251,10 @@ def cli_db(conn, settings, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PMBOT_DATA_DIR", str(settings.data_dir))
     monkeypatch.delenv("PMBOT_DB_URL", raising=False)
-    one = registry.add_repo(conn, "octo/one")
-    two = registry.add_repo(conn, "octo/two")
+    one = operations.add_repo(conn, "octo/one")
+    two = operations.add_repo(conn, "octo/two")
     audit.record(conn, _page(one.repo_id, "2026-01-01T00:00:00Z", issues_open=2))
-    registry.request_sync(conn, two.repo_id)
+    operations.request_sync(conn, two.repo_id)
     return conn
 
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from pmbot.control_plane import audit, registry
+from pmbot.control_plane import audit, operations, registry
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.audit import projections, rebuild
 from pmbot.control_plane.db import open_database
@@ -66,7 +66,7 @@ class AuditLogMachine(RuleBasedStateMachine):
     @rule(name=NAMES)
     def add_repo(self, name: str) -> None:
         try:
-            repo = registry.add_repo(self.conn, name)
+            repo = operations.add_repo(self.conn, name)
         except registry.RepoExists:
             return
         assert repo.repo_id not in self.ever_ids
@@ -77,14 +77,14 @@ class AuditLogMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def remove_repo(self, data: st.DataObject) -> None:
         repo_id = data.draw(st.sampled_from(sorted(self.counts)))
-        registry.remove_repo(self.conn, repo_id)
+        operations.remove_repo(self.conn, repo_id)
         del self.counts[repo_id]
 
     @precondition(lambda self: self.counts)
     @rule(data=st.data(), reconcile=st.booleans())
     def request_sync(self, data: st.DataObject, reconcile: bool) -> None:
         repo_id = data.draw(st.sampled_from(sorted(self.counts)))
-        registry.request_sync(self.conn, repo_id, reconcile=reconcile)
+        operations.request_sync(self.conn, repo_id, reconcile=reconcile)
 
     @precondition(lambda self: self.counts)
     @rule(data=st.data(), stream=STREAMS, cursor=CURSORS | st.none(), delta=DELTAS)
@@ -165,7 +165,7 @@ class AuditLogMachine(RuleBasedStateMachine):
         assert _snapshot(self.conn) == before
 
     def _fresh_id_after_rebuild(self) -> None:
-        repo = registry.add_repo(self.conn, "fresh/after-rebuild")
+        repo = operations.add_repo(self.conn, "fresh/after-rebuild")
         assert repo.repo_id > max(self.ever_ids, default=0)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pmbot.control_plane import audit, registry
+from pmbot.control_plane import audit, operations
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.audit.events import GENESIS_HASH, event_hash
 from pmbot.control_plane.audit.verify import (
@@ -22,7 +22,7 @@ EVENTS = 8  # workspace.created + 3 repo.added + 4 page events
 @pytest.fixture
 def chain(conn):
     """A log of EVENTS events, its append-only triggers dropped as an attacker would."""
-    ids = [registry.add_repo(conn, f"octo/r{i}").repo_id for i in range(3)]
+    ids = [operations.add_repo(conn, f"octo/r{i}").repo_id for i in range(3)]
     for i in range(4):
         page = ev.SyncPageCommitted(
             repo_id=ids[i % 3],
@@ -67,7 +67,7 @@ def test_an_empty_log_verifies_against_the_genesis_head(tmp_path):
 
 def test_an_anchored_older_head_still_verifies_after_new_events(chain):
     old_head = audit.head(chain)
-    registry.add_repo(chain, "octo/later")
+    operations.add_repo(chain, "octo/later")
     assert verify(chain, head=old_head) == VerifyResult(ok=True, checked=EVENTS + 1)
 
 
@@ -128,7 +128,7 @@ def test_a_rehashed_tail_is_caught_only_against_an_anchored_head(chain):
 def test_a_rewritten_chain_with_the_same_length_but_an_extra_event_is_caught(chain):
     head = audit.head(chain)
     chain.execute("DELETE FROM audit_events WHERE seq = 8")
-    registry.add_repo(chain, "octo/replacement")  # appended as a new, valid seq 8
+    operations.add_repo(chain, "octo/replacement")  # appended as a new, valid seq 8
     result = verify(chain, head=head)
     assert (result.ok, result.first_bad_seq) == (False, 8)
 

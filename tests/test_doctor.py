@@ -16,7 +16,7 @@ from pmbot.control_plane.audit.log import head
 from pmbot.control_plane.audit.verify import verify
 from pmbot.control_plane.backup import BackupError, backup_database
 from pmbot.control_plane.db import connect
-from pmbot.control_plane.registry import add_repo
+from pmbot.control_plane.operations import add_repo
 from pmbot.shared.settings import Settings
 from tests.fake_github import FakeGitHub
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pmbot.control_plane import audit, registry
+from pmbot.control_plane import audit, operations, registry
 from pmbot.control_plane.audit import rebuild, verify
 from pmbot.control_plane.audit.events import CacheReset
 from pmbot.control_plane.cache import store as cache
@@ -57,7 +57,7 @@ def cfg(settings, fake):
 
 @pytest.fixture
 def repo_id(conn) -> int:
-    return registry.add_repo(conn, REPO).repo_id
+    return operations.add_repo(conn, REPO).repo_id
 
 
 class Hooks(sync.SyncContext):
@@ -279,7 +279,7 @@ def test_since_inclusive_or_exclusive_both_converge(conn, clock, settings, inclu
         fake.add_repo(REPO)
         gh = GitHubClient(fake.base_url, TOKEN, sleep=lambda _s: None)
         cfg = replace(settings, github_api_base=fake.base_url, sync_overlap_seconds=0)
-        repo_id = registry.add_repo(conn, REPO).repo_id
+        repo_id = operations.add_repo(conn, REPO).repo_id
         numbers = add_items(fake, clock, 120, every=3)
         run(conn, gh, repo_id, cfg)
         fake.update(REPO, numbers[-1], title="same second as the cursor")
@@ -439,7 +439,7 @@ def test_rate_limit_exhaustion_fails_fast_then_resumes_after_reset(conn, clock, 
             fake.add_issue(REPO, title=f"i{index}")
         gh = GitHubClient(fake.base_url, TOKEN, sleep=lambda _s: None, clock=clock)
         cfg = replace(settings, github_api_base=fake.base_url)
-        repo_id = registry.add_repo(conn, REPO).repo_id
+        repo_id = operations.add_repo(conn, REPO).repo_id
         with pytest.raises(RateLimited) as raised:
             run(conn, gh, repo_id, cfg)
         assert raised.value.primary
@@ -481,7 +481,7 @@ def test_retry_after_is_honoured_or_surfaced(conn, fake, clock, cfg, repo_id):
 
 
 def test_record_failure_appends_only_when_the_error_changes(conn, fake, gh, cfg, repo_id):
-    missing = registry.add_repo(conn, "acme/private-thing").repo_id
+    missing = operations.add_repo(conn, "acme/private-thing").repo_id
     with pytest.raises(NotFound) as raised:
         run(conn, gh, missing, cfg)
     assert sync.record_failure(conn, missing, raised.value, attempt=1, next_retry_at="x")
@@ -605,7 +605,7 @@ def test_reset_cache_wipes_everything_and_the_next_sync_imports_again(
     conn, fake, clock, gh, cfg, repo_id
 ):
     add_items(fake, clock, 120)
-    other = registry.add_repo(conn, "acme/other").repo_id
+    other = operations.add_repo(conn, "acme/other").repo_id
     fake.add_repo("acme/other")
     fake.add_issue("acme/other", title="kept")
     run(conn, gh, repo_id, cfg)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from pmbot.control_plane import registry
+from pmbot.control_plane import operations
 from pmbot.control_plane.github import status
 from pmbot.control_plane.github.client import ExchangeInfo, RateLimit, RateLimited, ServerError
 from pmbot.control_plane.sync import schedule as w
@@ -100,7 +100,7 @@ def make_worker(settings, conn, clock, engine):
 
 
 def _add(conn, *names):
-    return [registry.add_repo(conn, name).repo_id for name in names]
+    return [operations.add_repo(conn, name).repo_id for name in names]
 
 
 def _pending(conn):
@@ -140,7 +140,7 @@ def test_a_request_bypasses_the_schedule_and_reconcile_is_passed_on(
     worker = make_worker()
     worker.run_once()
     clock.advance(5)
-    registry.request_sync(conn, repo_id, reconcile=True)
+    operations.request_sync(conn, repo_id, reconcile=True)
     worker.run_once()
     assert engine.calls == [(repo_id, False), (repo_id, True)]
     assert _pending(conn) == []
@@ -150,7 +150,7 @@ def test_a_request_written_during_a_sync_is_kept_for_the_next_round(
     conn, make_worker, engine, clock
 ):
     (repo_id,) = _add(conn, "acme/widgets")
-    engine.during_page = lambda page: registry.request_sync(conn, repo_id) if page == 1 else None
+    engine.during_page = lambda page: operations.request_sync(conn, repo_id) if page == 1 else None
     worker = make_worker()
     worker.run_once()
     assert len(engine.calls) == 1
@@ -203,7 +203,7 @@ def test_backoff_grows_is_capped_and_resets_on_success(conn, make_worker, engine
     delays = []
     for _ in range(9):
         engine.errors.append(ServerError("GitHub answered 502 (GET /repos/acme/widgets/issues)"))
-        registry.request_sync(conn, repo_id)
+        operations.request_sync(conn, repo_id)
         outcomes = worker.run_once()
         assert [o.status for o in outcomes] == ["failed"]
         delays.append(_delay(conn, repo_id, clock))
@@ -211,7 +211,7 @@ def test_backoff_grows_is_capped_and_resets_on_success(conn, make_worker, engine
     assert read_schedule(conn, repo_id)["failures"] == 9
     assert [f[2] for f in engine.failures] == list(range(1, 10))
     assert engine.failures[0][3] == "2026-03-01T12:00:30Z"
-    registry.request_sync(conn, repo_id)
+    operations.request_sync(conn, repo_id)
     assert [o.status for o in worker.run_once()] == ["synced"]
     assert read_schedule(conn, repo_id)["failures"] == 0
 

@@ -23,7 +23,7 @@ import pytest
 
 from pmbot.cli import main
 from pmbot.cli.sync import ProgressLine
-from pmbot.control_plane import registry
+from pmbot.control_plane import operations, registry
 from pmbot.control_plane.audit.verify import verify
 from pmbot.control_plane.github import status
 from pmbot.control_plane.sync import sync as real_sync
@@ -131,7 +131,7 @@ def events(conn, type_: str) -> int:
 
 
 def test_a_requested_repo_is_imported_to_the_fakes_truth(conn, fake, make_worker, clock):
-    repo_id = registry.add_repo(conn, REPO).repo_id
+    repo_id = operations.add_repo(conn, REPO).repo_id
     worker = make_worker()
     outcomes = worker.run_once()
     assert [(o.repo_id, o.status) for o in outcomes] == [(repo_id, "synced")]
@@ -148,7 +148,7 @@ def test_a_requested_repo_is_imported_to_the_fakes_truth(conn, fake, make_worker
 def test_a_due_no_change_refresh_marks_the_check_and_appends_nothing(
     conn, fake, make_worker, clock
 ):
-    repo_id = registry.add_repo(conn, REPO).repo_id
+    repo_id = operations.add_repo(conn, REPO).repo_id
     worker = make_worker()
     worker.run_once()
     seq_before = conn.execute("SELECT max(seq) FROM audit_events").fetchone()[0]
@@ -161,30 +161,30 @@ def test_a_due_no_change_refresh_marks_the_check_and_appends_nothing(
 
 
 def test_an_incremental_change_is_picked_up_by_a_sync_now(conn, fake, make_worker, clock):
-    repo_id = registry.add_repo(conn, REPO).repo_id
+    repo_id = operations.add_repo(conn, REPO).repo_id
     worker = make_worker()
     worker.run_once()
     fake.update(REPO, 3, title="renamed issue")
     fake.close(REPO, 5)
-    registry.request_sync(conn, repo_id)
+    operations.request_sync(conn, repo_id)
     worker.run_once()
     assert cached(conn) == truth(fake)
     assert counts_match(conn, repo_id)
 
 
 def test_sync_failed_is_appended_once_per_error_state_not_per_retry(conn, fake, make_worker, clock):
-    repo_id = registry.add_repo(conn, REPO).repo_id
+    repo_id = operations.add_repo(conn, REPO).repo_id
     worker = make_worker()
     fake.inject(502, times=1000)
     for attempt in range(1, 4):
-        registry.request_sync(conn, repo_id)
+        operations.request_sync(conn, repo_id)
         assert [o.status for o in worker.run_once()] == ["failed"]
         assert read_schedule(conn, repo_id)["failures"] == attempt
     assert events(conn, "sync.failed") == 1
     repo = registry.get_repo(conn, repo_id)
     assert (repo.status, repo.last_error_code) == ("error", "server_error")
     fake.clear_faults()
-    registry.request_sync(conn, repo_id)
+    operations.request_sync(conn, repo_id)
     assert [o.status for o in worker.run_once()] == ["synced"]
     assert read_schedule(conn, repo_id)["failures"] == 0
     assert registry.get_repo(conn, repo_id).status == "ok"
@@ -192,7 +192,7 @@ def test_sync_failed_is_appended_once_per_error_state_not_per_retry(conn, fake, 
 
 
 def test_a_missing_repo_reads_not_found_or_no_access(conn, fake, make_worker):
-    repo_id = registry.add_repo(conn, "acme/nope").repo_id
+    repo_id = operations.add_repo(conn, "acme/nope").repo_id
     make_worker().run_once()
     repo = registry.get_repo(conn, repo_id)
     assert repo.last_error == "repository not found or token lacks access"
@@ -205,7 +205,7 @@ def test_rate_limited_waits_for_the_reset_then_converges(conn, github_settings, 
         settings = dataclasses.replace(github_settings, github_api_base=small.base_url)
         worker = Worker(settings, clock=clock, wait=lambda s: False)
         try:
-            repo_id = registry.add_repo(conn, REPO).repo_id
+            repo_id = operations.add_repo(conn, REPO).repo_id
             assert [o.status for o in worker.run_once()] == ["failed"]
             reset_at = datetime.fromtimestamp(small.rate_reset, UTC)
             row = read_schedule(conn, repo_id)
@@ -231,7 +231,7 @@ def test_rate_limited_waits_for_the_reset_then_converges(conn, github_settings, 
 
 
 def test_two_workers_one_repo_never_overlap_and_converge(conn, fake, github_settings):
-    repo_id = registry.add_repo(conn, REPO).repo_id
+    repo_id = operations.add_repo(conn, REPO).repo_id
     fake.inject(delay=0.02, times=10_000)
     active: list[str] = []
     overlaps: list[str] = []
@@ -263,7 +263,7 @@ def test_two_workers_one_repo_never_overlap_and_converge(conn, fake, github_sett
     def run(worker: Worker) -> None:
         barrier.wait()
         for _ in range(3):
-            registry.request_sync(worker.conn, repo_id)
+            operations.request_sync(worker.conn, repo_id)
             outcomes.extend(o.status for o in worker.run_once())
         worker.close()
 
@@ -298,7 +298,7 @@ def env(github_settings, monkeypatch, tmp_path):
 
 
 def test_pmbot_sync_prints_a_summary(env, conn, fake, capsys):
-    registry.add_repo(conn, REPO)
+    operations.add_repo(conn, REPO)
     assert main(["sync", REPO]) == 0
     out = capsys.readouterr().out
     assert re.fullmatch(
@@ -311,7 +311,7 @@ def test_pmbot_sync_prints_a_summary(env, conn, fake, capsys):
 
 def test_pmbot_sync_reconcile_marks_deleted_and_transferred_items(env, conn, fake, capsys):
     fake.add_repo("acme/other")
-    registry.add_repo(conn, REPO)
+    operations.add_repo(conn, REPO)
     assert main(["sync", REPO]) == 0
     fake.delete_item(REPO, 2)
     fake.transfer_item(REPO, 4, "acme/other")
@@ -326,7 +326,7 @@ def test_pmbot_sync_reconcile_marks_deleted_and_transferred_items(env, conn, fak
 
 
 def test_pmbot_sync_fails_with_one_line(env, conn, fake, capsys):
-    registry.add_repo(conn, "acme/nope")
+    operations.add_repo(conn, "acme/nope")
     assert main(["sync", "acme/nope"]) == 1
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == "acme/nope: failed — repository not found or token lacks access"
@@ -336,7 +336,7 @@ def test_pmbot_sync_fails_with_one_line(env, conn, fake, capsys):
 def test_pmbot_sync_does_not_collide_with_a_worker_holding_the_lease(env, conn, fake, capsys):
     from pmbot.control_plane.sync.schedule import claim_lease
 
-    repo_id = registry.add_repo(conn, REPO).repo_id
+    repo_id = operations.add_repo(conn, REPO).repo_id
     assert claim_lease(conn, repo_id, "other-host:1:abc", datetime.now(UTC), 60)
     assert main(["sync", REPO]) == 1
     assert "busy" in capsys.readouterr().err
@@ -399,7 +399,7 @@ def big_fake(fake):
 @pytest.mark.slow
 def test_sigkill_mid_import_then_restart_converges(env, conn, big_fake, tmp_path):
     db_path = Path(env["PMBOT_DATA_DIR"]) / "control_plane" / "pm_bot.sqlite3"
-    repo_id = registry.add_repo(conn, REPO).repo_id
+    repo_id = operations.add_repo(conn, REPO).repo_id
     proc = _spawn(env, tmp_path, "--lease-seconds", "2")
     try:
         _wait_for(lambda: _pages_done(db_path, repo_id) >= 3)
@@ -433,7 +433,7 @@ def test_sigterm_mid_import_stops_within_5s_leaving_nothing_half_done(
     env, conn, big_fake, tmp_path
 ):
     db_path = Path(env["PMBOT_DATA_DIR"]) / "control_plane" / "pm_bot.sqlite3"
-    repo_id = registry.add_repo(conn, REPO).repo_id
+    repo_id = operations.add_repo(conn, REPO).repo_id
     proc = _spawn(env, tmp_path)
     try:
         _wait_for(lambda: _pages_done(db_path, repo_id) >= 2)
@@ -466,7 +466,7 @@ class Tty(io.StringIO):
 def test_progress_line_on_a_terminal_shows_items_pages_requests_and_rate_limit(
     conn, fake, make_worker
 ):
-    repo_id = registry.add_repo(conn, REPO).repo_id
+    repo_id = operations.add_repo(conn, REPO).repo_id
     worker = make_worker()
     stream = Tty()
     line = ProgressLine(worker, REPO, stream)
@@ -480,7 +480,7 @@ def test_progress_line_on_a_terminal_shows_items_pages_requests_and_rate_limit(
 
 
 def test_progress_line_is_silent_when_not_a_terminal(conn, fake, make_worker):
-    repo_id = registry.add_repo(conn, REPO).repo_id
+    repo_id = operations.add_repo(conn, REPO).repo_id
     stream = io.StringIO()
     worker = make_worker()
     line = ProgressLine(worker, REPO, stream)

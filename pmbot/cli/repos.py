@@ -11,7 +11,7 @@ import json
 import sys
 
 from pmbot.cli import session
-from pmbot.control_plane import registry, status
+from pmbot.control_plane import operations, registry, status
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -36,7 +36,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_add(args: argparse.Namespace) -> int:
     with session("cli") as (_, conn):
-        repo = registry.add_repo(conn, args.full_name, args.branch)
+        repo = operations.add_repo(conn, args.full_name, args.branch)
     print(f"added {repo.full_name} (id {repo.repo_id}); the worker will import it")
     return 0
 
@@ -46,7 +46,7 @@ def run_remove(args: argparse.Namespace) -> int:
         repo = _find(conn, args.full_name)
         if repo is None:
             return 1
-        registry.remove_repo(conn, repo.repo_id)
+        operations.remove_repo(conn, repo.repo_id)
     print(f"removed {repo.full_name} and its cached items (its audit history stays)")
     return 0
 

@@ -1,9 +1,10 @@
-"""The workspace and repo registry: add, find, remove repos and ask for syncs.
+"""The workspace and repo registry: add, find and remove repos, record sync requests.
 
 Every change goes through `audit.record`, so the registry rows are a
 projection of the log. Adding a repo checks only the name's syntax; whether
-it exists on GitHub is learnt by the worker's first request. Sync requests
-are plain operational rows, so "sync now" works across processes.
+it exists on GitHub is learnt by the worker's first request. The registry
+knows nothing of the cache or the sync schedule: `operations.py` composes
+them (an added repo's first sync request, a removed repo's cached rows).
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from dataclasses import dataclass
 
 from pmbot.control_plane import audit
 from pmbot.control_plane.audit import events as ev
-from pmbot.control_plane.cache.store import reset_cache as delete_repo_cache
 from pmbot.control_plane.db import transaction
-from pmbot.shared.timeutil import now_rfc3339
 
 DEFAULT_WORKSPACE_ID = 1
 DEFAULT_WORKSPACE_NAME = "default"
@@ -121,7 +120,7 @@ def add_repo(
     actor: str = "operator",
     workspace_id: int = DEFAULT_WORKSPACE_ID,
 ) -> Repo:
-    """Register a repo and ask for its first sync (the initial import)."""
+    """Record `repo.added` (`operations.add_repo` also queues its first sync)."""
     name = parse_full_name(full_name)
     with transaction(conn):
         existing = find_repo(conn, name, workspace_id=workspace_id)
@@ -136,7 +135,6 @@ def add_repo(
             actor=actor,
         )
         audit.record(conn, added)
-        queue_sync_request(conn, repo_id)
     return get_repo(conn, repo_id)
 
 
@@ -147,12 +145,9 @@ def _next_repo_id(conn: sqlite3.Connection) -> int:
 
 
 def remove_repo(conn: sqlite3.Connection, repo_id: int, *, actor: str = "operator") -> Repo:
-    """Unregister a repo and drop its cache and operational rows; its history stays."""
+    """Record `repo.removed` (`operations.remove_repo` first drops its cache and schedule)."""
     with transaction(conn):
         repo = get_repo(conn, repo_id)
-        delete_repo_cache(conn, [repo_id])
-        conn.execute("DELETE FROM sync_requests WHERE repo_id = ?", (repo_id,))
-        conn.execute("DELETE FROM repo_schedule WHERE repo_id = ?", (repo_id,))
         audit.record(conn, ev.RepoRemoved(repo_id=repo_id, full_name=repo.full_name, actor=actor))
     return repo
 
@@ -160,20 +155,12 @@ def remove_repo(conn: sqlite3.Connection, repo_id: int, *, actor: str = "operato
 def request_sync(
     conn: sqlite3.Connection, repo_id: int, *, reconcile: bool = False, actor: str = "operator"
 ) -> Repo:
-    """Ask the worker to sync a repo now (recorded; picked up by any worker process)."""
+    """Record `sync.requested` (`operations.request_sync` also queues the request)."""
     with transaction(conn):
         repo = get_repo(conn, repo_id)
         requested = ev.SyncRequested(repo_id=repo_id, reconcile=reconcile, actor=actor)
         audit.record(conn, requested)
-        queue_sync_request(conn, repo_id, reconcile=reconcile)
     return repo
-
-
-def queue_sync_request(conn: sqlite3.Connection, repo_id: int, *, reconcile: bool = False) -> None:
-    conn.execute(
-        "INSERT INTO sync_requests (repo_id, requested_at, reconcile) VALUES (?, ?, ?)",
-        (repo_id, now_rfc3339(), int(reconcile)),
-    )
 
 
 _REPO_COLUMNS = (

@@ -15,7 +15,7 @@ from typing import Any
 from bottle import HTTPResponse, request, response, static_file
 
 from pmbot import __version__
-from pmbot.control_plane import audit, maintenance, registry, status
+from pmbot.control_plane import audit, operations, registry, status
 from pmbot.control_plane.api import discovery, openapi
 from pmbot.control_plane.api import parsers as p
 from pmbot.control_plane.api.connections import ThreadConnections
@@ -95,15 +95,15 @@ class Handlers:
     def repos_post(self) -> HTTPResponse:
         full_name, branch = p.parse_new_repo(self._body())
         conn = self.db.get()
-        repo = registry.add_repo(conn, full_name, branch)
+        repo = operations.add_repo(conn, full_name, branch)
         return HTTPResponse(status.repo_status(conn, repo.repo_id), status=201)
 
     def repo_delete(self, repo_id: int) -> dict[str, Any]:
-        repo = registry.remove_repo(self.db.get(), repo_id)
+        repo = operations.remove_repo(self.db.get(), repo_id)
         return {"repo_id": repo.repo_id, "full_name": repo.full_name, "removed": True}
 
     def repo_sync_post(self, repo_id: int) -> HTTPResponse:
-        repo = registry.request_sync(self.db.get(), repo_id)
+        repo = operations.request_sync(self.db.get(), repo_id)
         body = {"repo_id": repo.repo_id, "full_name": repo.full_name, "sync_requested": True}
         return HTTPResponse(body, status=202)
 
@@ -143,7 +143,7 @@ class Handlers:
 
     def cache_reset_post(self) -> dict[str, Any]:
         repo_ids = p.parse_reset(self._body())
-        return {"reset_repo_ids": maintenance.reset_cache(self.db.get(), repo_ids)}
+        return {"reset_repo_ids": operations.reset_cache(self.db.get(), repo_ids)}
 
     # -- setup and GitHub --------------------------------------------------------------------
 

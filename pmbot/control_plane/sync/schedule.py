@@ -28,7 +28,7 @@ from typing import Any
 
 from pmbot.control_plane.db import transaction
 from pmbot.control_plane.github.protocol import RateLimited
-from pmbot.shared.timeutil import to_rfc3339
+from pmbot.shared.timeutil import now_rfc3339, to_rfc3339
 
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
@@ -168,6 +168,14 @@ def failures(conn: sqlite3.Connection, repo_id: int) -> int:
 
 
 # -- sync_requests -------------------------------------------------------------------------
+
+
+def queue_sync_request(conn: sqlite3.Connection, repo_id: int, *, reconcile: bool = False) -> None:
+    """Ask any worker to sync the repo now."""
+    conn.execute(
+        "INSERT INTO sync_requests (repo_id, requested_at, reconcile) VALUES (?, ?, ?)",
+        (repo_id, now_rfc3339(), int(reconcile)),
+    )
 
 
 def pending_requests(conn: sqlite3.Connection) -> list[SyncRequest]:

@@ -1,0 +1,84 @@
+"""Operations on repos that span rooms: the registry, the cache and the sync schedule.
+
+The registry records what the operator did (audited, projected); the cache
+and the schedule are plain rows in other rooms. Each operation here changes
+all of them in ONE transaction, so no process sees a registered repo
+without its first sync request, or a removed one with cached rows:
+
+- add: `repo.added`, then a sync request (the initial import).
+- remove: the repo's cache and schedule rows go, then `repo.removed`; its
+  history stays in the log.
+- request sync: `sync.requested`, then a sync request any worker picks up.
+- reset cache: cached issues/PRs, search entries, ETags and resume state go
+  (`cache.store.reset_cache`), `cache.reset` is recorded (its projection
+  clears cursors, counts and sync status), and a sync request per repo is
+  queued so the re-import starts at once. The registry and the log are kept.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from pmbot.control_plane import audit, registry
+from pmbot.control_plane.audit import events as ev
+from pmbot.control_plane.cache import store as cache
+from pmbot.control_plane.db import transaction
+from pmbot.control_plane.registry import DEFAULT_WORKSPACE_ID, Repo
+from pmbot.control_plane.sync import schedule
+
+
+def add_repo(
+    conn: sqlite3.Connection,
+    full_name: object,
+    default_branch: str | None = None,
+    *,
+    actor: str = "operator",
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+) -> Repo:
+    """Register a repo and ask for its first sync (the initial import)."""
+    with transaction(conn):
+        repo = registry.add_repo(
+            conn, full_name, default_branch, actor=actor, workspace_id=workspace_id
+        )
+        schedule.queue_sync_request(conn, repo.repo_id)
+    return repo
+
+
+def remove_repo(conn: sqlite3.Connection, repo_id: int, *, actor: str = "operator") -> Repo:
+    """Unregister a repo and drop its cache and operational rows; its history stays."""
+    with transaction(conn):
+        registry.get_repo(conn, repo_id)  # RepoNotFound before anything is deleted
+        cache.reset_cache(conn, [repo_id])
+        schedule.delete_schedule(conn, repo_id)
+        return registry.remove_repo(conn, repo_id, actor=actor)
+
+
+def request_sync(
+    conn: sqlite3.Connection, repo_id: int, *, reconcile: bool = False, actor: str = "operator"
+) -> Repo:
+    """Ask the worker to sync a repo now (recorded; picked up by any worker process)."""
+    with transaction(conn):
+        repo = registry.request_sync(conn, repo_id, reconcile=reconcile, actor=actor)
+        schedule.queue_sync_request(conn, repo_id, reconcile=reconcile)
+    return repo
+
+
+def reset_cache(
+    conn: sqlite3.Connection,
+    repo_ids: list[int] | None = None,
+    *,
+    actor: str = "operator",
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+) -> list[int]:
+    """Reset the given repos (all of the workspace's when None); returns their ids."""
+    with transaction(conn):
+        if repo_ids is None:
+            repo_ids = [repo.repo_id for repo in registry.list_repos(conn, workspace_id)]
+        for repo_id in repo_ids:
+            registry.get_repo(conn, repo_id)  # RepoNotFound before anything is wiped
+        cache.reset_cache(conn, repo_ids)
+        reset = ev.CacheReset(workspace_id=workspace_id, repo_ids=repo_ids, actor=actor)
+        audit.record(conn, reset)
+        for repo_id in repo_ids:
+            schedule.queue_sync_request(conn, repo_id)
+    return repo_ids
