@@ -168,7 +168,7 @@ def test_unexpected_error_is_a_generic_500_with_a_logged_request_id(client, monk
     def explode(*_args, **_kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(handlers.status, "list_statuses", explode)
+    monkeypatch.setattr(handlers.repo_status, "list_statuses", explode)
     caplog.set_level(logging.ERROR, logger="pmbot.api")
 
     body = assert_problem(client.get("/api/repos"), 500)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pmbot.control_plane import audit, status
+from pmbot.control_plane import audit
+from pmbot.control_plane import repo_status as status
 from pmbot.control_plane.audit import events as ev
 from pmbot.shared.timeutil import to_rfc3339
 from tests.conftest import insert_cached_item

@@ -11,7 +11,7 @@ import json
 import sys
 
 from pmbot.cli import session
-from pmbot.control_plane import operations, registry, status
+from pmbot.control_plane import operations, registry, repo_status
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -57,9 +57,9 @@ def run_status(args: argparse.Namespace) -> int:
             repo = _find(conn, args.full_name)
             if repo is None:
                 return 1
-            rows = [status.repo_status(conn, repo.repo_id)]
+            rows = [repo_status.repo_status(conn, repo.repo_id)]
         else:
-            rows = status.list_statuses(conn)
+            rows = repo_status.list_statuses(conn)
     if args.json:
         print(json.dumps(rows if not args.full_name else rows[0], indent=2))
     else:

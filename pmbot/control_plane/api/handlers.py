@@ -15,7 +15,7 @@ from typing import Any
 from bottle import HTTPResponse, request, response, static_file
 
 from pmbot import __version__
-from pmbot.control_plane import audit, operations, registry, status
+from pmbot.control_plane import audit, operations, registry, repo_status
 from pmbot.control_plane.api import discovery, openapi
 from pmbot.control_plane.api import parsers as p
 from pmbot.control_plane.api.connections import ThreadConnections
@@ -83,7 +83,7 @@ class Handlers:
 
     def repos_get(self) -> str:
         """The repo list with an ETag of its body, so polling clients get 304s."""
-        items = status.list_statuses(self.db.get())
+        items = repo_status.list_statuses(self.db.get())
         body = json.dumps({"items": items}, separators=(",", ":"))
         etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
         if etag in request.environ.get("HTTP_IF_NONE_MATCH", ""):
@@ -96,7 +96,7 @@ class Handlers:
         full_name, branch = p.parse_new_repo(self._body())
         conn = self.db.get()
         repo = operations.add_repo(conn, full_name, branch)
-        return HTTPResponse(status.repo_status(conn, repo.repo_id), status=201)
+        return HTTPResponse(repo_status.repo_status(conn, repo.repo_id), status=201)
 
     def repo_delete(self, repo_id: int) -> dict[str, Any]:
         repo = operations.remove_repo(self.db.get(), repo_id)
@@ -108,7 +108,7 @@ class Handlers:
         return HTTPResponse(body, status=202)
 
     def repo_status_get(self, repo_id: int) -> dict[str, Any]:
-        return status.repo_status(self.db.get(), repo_id)
+        return repo_status.repo_status(self.db.get(), repo_id)
 
     # -- cache -------------------------------------------------------------------------------
 
@@ -153,7 +153,7 @@ class Handlers:
             "token_present": self.settings.token_present,
             "github_api_base": self.settings.github_api_base,
             "github": github_status.read_status(conn),
-            "rate_limit": status.read_rate_limit(conn),
+            "rate_limit": github_status.read_rate_limit(conn),
             "data_dir": str(self.settings.data_dir.resolve()),
             "db_size_bytes": _db_size(self.settings),
             "version": __version__,

@@ -271,6 +271,7 @@ _SCHEMAS = {
             "next_sync_at": _NULLABLE_TIME,
             "counts": _COUNTS,
             "cursors": {"type": "object"},
+            "last_seen_event_at": _NULLABLE_TIME,
             "rate_limit": {"type": "object"},
             "progress": {"type": ["object", "null"]},
         },

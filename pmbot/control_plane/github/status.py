@@ -1,7 +1,8 @@
 """GitHub as last seen by any pmbot process: the single operational `github_status` row.
 
 The worker feeds it the client's `on_response` info (`ExchangeInfo`) after
-requests; `/api/setup` and `pmbot sync` read it. Operational, not audited: it
+requests; `/api/setup`, `pmbot sync` and the repo status read model read it.
+This module is the only one that touches the table. Operational, not audited: it
 changes on every request. "Reachable" means the last exchange got an HTTP
 answer that was not a 5xx (a 401 or 404 still proves GitHub is there);
 `last_error` is the last exchange's error, cleared by a success. An answer
@@ -59,3 +60,13 @@ def read_status(conn: sqlite3.Connection) -> dict:
             "resource": row.get("rate_limit_resource"),
         },
     }
+
+
+def read_rate_limit(conn: sqlite3.Connection) -> dict[str, Any]:
+    """The last rate limit any process saw: `{remaining, reset_at}` (nulls if none yet)."""
+    row = conn.execute(
+        "SELECT rate_limit_remaining, rate_limit_reset_at FROM github_status WHERE id = 1"
+    ).fetchone()
+    if row is None:
+        return {"remaining": None, "reset_at": None}
+    return {"remaining": row[0], "reset_at": row[1]}

@@ -2,8 +2,10 @@
 
 Combines the projections (`repos`, `repo_sync_state`, `repo_counts`) with the
 operational rows the worker keeps (`repo_schedule`: lease, live progress,
-next sync, last no-change check; `github_status`: the last rate limit). One
-query per call, whatever the length of the audit log.
+next sync, last no-change check) and the last rate limit GitHub reported
+(`github.status`). One query per call, whatever the length of the audit log.
+Every projected column is served: `last_seen_event_at` is the newest
+`updated_at` GitHub has shown for the repo (either stream's cursor).
 
 Status rules, first match wins: a live lease is `importing` when the repo
 was never synced (projected status `new`) and `syncing` otherwise; the rate
@@ -17,7 +19,8 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from pmbot.control_plane.audit.events import COUNT_KEYS
+from pmbot.control_plane.cache import COUNT_KEYS, ISSUES, PRS
+from pmbot.control_plane.github.status import read_rate_limit
 from pmbot.control_plane.registry import DEFAULT_WORKSPACE_ID, RepoNotFound
 from pmbot.shared.timeutil import parse_rfc3339, utc_now
 
@@ -26,7 +29,7 @@ RATE_LIMIT_ERROR_CODES = ("rate_limited",)
 
 _SELECT = (
     "SELECT r.repo_id, r.full_name, r.default_branch, r.status, r.added_at, r.last_sync_at,"
-    " r.last_error, r.last_error_code, s.issues_cursor, s.prs_cursor,"
+    " r.last_error, r.last_error_code, s.issues_cursor, s.prs_cursor, s.last_seen_event_at,"
     " c.issues_open, c.issues_closed, c.prs_open, c.prs_closed,"
     " k.next_sync_at, k.last_checked_at, k.lease_owner, k.lease_expires_at,"
     " k.progress_items, k.progress_pages, k.progress_requests"
@@ -62,16 +65,6 @@ def repo_status(
     return _status(row, read_rate_limit(conn), now or utc_now())
 
 
-def read_rate_limit(conn: sqlite3.Connection) -> dict[str, Any]:
-    """The last rate limit any process saw: `{remaining, reset_at}` (nulls if none yet)."""
-    row = conn.execute(
-        "SELECT rate_limit_remaining, rate_limit_reset_at FROM github_status WHERE id = 1"
-    ).fetchone()
-    if row is None:
-        return {"remaining": None, "reset_at": None}
-    return {"remaining": row[0], "reset_at": row[1]}
-
-
 def _status(row: sqlite3.Row, rate_limit: dict[str, Any], now: datetime) -> dict[str, Any]:
     leased = _in_future(row["lease_expires_at"], now) and row["lease_owner"] is not None
     return {
@@ -85,7 +78,8 @@ def _status(row: sqlite3.Row, rate_limit: dict[str, Any], now: datetime) -> dict
         "last_error_code": row["last_error_code"],
         "next_sync_at": row["next_sync_at"],
         "counts": {key: row[key] or 0 for key in COUNT_KEYS},
-        "cursors": {"issues": row["issues_cursor"], "prs": row["prs_cursor"]},
+        "cursors": {kind.stream: row[kind.cursor] for kind in (ISSUES, PRS)},
+        "last_seen_event_at": row["last_seen_event_at"],
         "rate_limit": rate_limit,
         "progress": _progress(row) if leased else None,
     }
@@ -115,7 +109,7 @@ def _in_future(moment: str | None, now: datetime) -> bool:
 
 
 def _later(first: str | None, second: str | None) -> str | None:
-    """The later of two RFC 3339 times, compared as times (not as strings)."""
+    """The later of two stored times: one format (`to_rfc3339`), so compared as text."""
     if first is None or second is None:
         return first or second
-    return first if parse_rfc3339(first) >= parse_rfc3339(second) else second
+    return max(first, second)
