@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from pmbot.control_plane import audit
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.db import transaction
+from pmbot.shared.errors import NotFoundError, ServiceError
 
 DEFAULT_WORKSPACE_ID = 1
 DEFAULT_WORKSPACE_NAME = "default"
@@ -27,7 +29,7 @@ _NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?github\.com/", re.IGNORECASE)
 
 
-class RegistryError(Exception):
+class RegistryError(ServiceError):
     """Base for registry failures; `code` is a stable word for API clients."""
 
     code = "registry_error"
@@ -35,21 +37,29 @@ class RegistryError(Exception):
 
 class InvalidRepoName(RegistryError):
     code = "invalid_repo_name"
+    status = 422
+
+    def problem_fields(self) -> dict[str, Any]:
+        return {"field": "full_name"}
 
 
 class RepoExists(RegistryError):
     code = "repo_exists"
+    status = 409
 
     def __init__(self, message: str, repo_id: int) -> None:
         super().__init__(message)
         self.repo_id = repo_id
 
+    def problem_fields(self) -> dict[str, Any]:
+        return {"repo_id": self.repo_id}
 
-class RepoNotFound(RegistryError):
+
+class RepoNotFound(RegistryError, NotFoundError):
     code = "repo_not_found"
 
 
-class WorkspaceNotFound(RegistryError):
+class WorkspaceNotFound(RegistryError, NotFoundError):
     code = "workspace_not_found"
 
 

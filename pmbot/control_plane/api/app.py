@@ -28,7 +28,6 @@ from pmbot.control_plane.api.problems import (
     problem_response,
 )
 from pmbot.control_plane.api.security import SECURITY_HEADERS, HostAllowlist, check_request
-from pmbot.control_plane.cache.browse import BrowseError
 from pmbot.control_plane.github.client import (
     GitHubClient,
     GitHubError,
@@ -37,7 +36,7 @@ from pmbot.control_plane.github.client import (
     RateLimited,
     Unauthorized,
 )
-from pmbot.control_plane.registry import InvalidRepoName, RegistryError, RepoExists
+from pmbot.shared.errors import ServiceError
 from pmbot.shared.settings import Settings
 from pmbot.shared.timeutil import to_rfc3339
 
@@ -99,7 +98,7 @@ def _map_errors(callback: Callable) -> Callable:
             raise
         except ApiProblem as problem:
             raise problem.response() from None
-        except (RegistryError, BrowseError) as exc:
+        except ServiceError as exc:
             raise service_problem(exc).response() from None
         except GitHubError as exc:
             raise github_problem(exc).response() from None
@@ -109,13 +108,9 @@ def _map_errors(callback: Callable) -> Callable:
     return wrapper
 
 
-def service_problem(exc: RegistryError | BrowseError) -> ApiProblem:
-    """The status for a service's typed error; its `code` and message go through."""
-    if isinstance(exc, InvalidRepoName):
-        return ApiProblem(422, exc.code, str(exc), field="full_name")
-    if isinstance(exc, RepoExists):
-        return ApiProblem(409, exc.code, str(exc), repo_id=exc.repo_id)
-    return ApiProblem(404 if exc.code.endswith("not_found") else 400, exc.code, str(exc))
+def service_problem(exc: ServiceError) -> ApiProblem:
+    """A service's typed error as its own status; its `code`, message and fields go through."""
+    return ApiProblem(exc.status, exc.code, str(exc), **exc.problem_fields())
 
 
 _GITHUB_STATUS = ((Unauthorized, 401), (NotFound, 404), (Gone, 410), (RateLimited, 429))

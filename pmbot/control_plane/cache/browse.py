@@ -15,6 +15,7 @@ from typing import Any
 
 from pmbot.control_plane.cache.store import search_rowids
 from pmbot.control_plane.registry import DEFAULT_WORKSPACE_ID, get_repo
+from pmbot.shared.errors import NotFoundError, ServiceError
 from pmbot.shared.kind import PRS, Kind
 
 # Sentinels around search hits: control characters that GitHub text does not
@@ -24,11 +25,11 @@ SNIPPET_TOKENS = 12
 SORT_COLUMNS = {"updated": "updated_at", "created": "created_at", "number": None}
 
 
-class BrowseError(Exception):
+class BrowseError(ServiceError):
     code = "browse_error"
 
 
-class ItemNotFound(BrowseError):
+class ItemNotFound(BrowseError, NotFoundError):
     code = "item_not_found"
 
 
