@@ -1,9 +1,16 @@
-"""The plane boundaries, checked by scanning every module's AST.
+"""The plane boundaries and the layer order, checked by scanning every module's AST.
 
 Rules: `pmbot/control_plane/**` never imports `langgraph` or `langchain`;
 `pmbot/execution_plane/**` never imports `pmbot.control_plane` (absolute or
 relative). Every import form counts: `import x`, `from x import y`,
 `importlib.import_module("x")` and `__import__("x")`.
+
+Layers (ARCHITECTURE.md): `shared < db < audit < github, cache < registry <
+sync < operations, orchestration, approvals, artifacts, context < api < cli`.
+A module imports only its own room or rooms of lower layers (two rooms of one
+layer do not import each other); every module belongs to a room; the API
+never imports `sync/` and imports `github/` only for discovery (the client
+and its errors) and status.
 """
 
 from __future__ import annotations
@@ -161,3 +168,141 @@ ALLOWED = [
 @pytest.mark.parametrize(("relpath", "source"), ALLOWED)
 def test_scan_accepts_allowed_imports(tmp_path, relpath, source):
     assert scan(_package_with(tmp_path, relpath, source)) == []
+
+
+# -- layers ------------------------------------------------------------------------------------
+
+CP = "pmbot.control_plane"
+# Lowest first: (rooms of one layer). A room is a module or package prefix.
+LAYERS: list[tuple[str, ...]] = [
+    ("pmbot.shared",),
+    ("pmbot.execution_plane",),
+    (f"{CP}.db",),
+    (f"{CP}.audit",),
+    (f"{CP}.github", f"{CP}.cache"),
+    (f"{CP}.registry",),
+    (f"{CP}.sync",),
+    (
+        f"{CP}.operations", f"{CP}.repo_status", f"{CP}.orchestration", f"{CP}.approvals",
+        f"{CP}.artifacts", f"{CP}.context", f"{CP}.models", f"{CP}.doctor", f"{CP}.backup",
+    ),
+    (f"{CP}.api",),
+    ("pmbot.cli",),
+    ("pmbot.__main__",),
+]  # fmt: skip
+# Empty namespace packages: importing them means importing one of their rooms.
+ROOTS = ("pmbot", CP)
+API_GITHUB_ALLOWED = (f"{CP}.github.client", f"{CP}.github.protocol", f"{CP}.github.status")
+
+
+def room_of(module: str) -> tuple[int, str] | None:
+    """(layer index, room) of a module, None when it is in no room."""
+    for index, rooms in enumerate(LAYERS):
+        for room in rooms:
+            if _matches(module, room):
+                return index, room
+    return None
+
+
+def _imported_room(module: str) -> tuple[int, str] | None:
+    """The room of an imported name; `from pkg import attr` falls back to pkg's room."""
+    while module and module not in ROOTS:
+        found = room_of(module)
+        if found is not None:
+            return found
+        module = module.rpartition(".")[0]
+    return None  # a root package's own attribute (`pmbot.__version__`): no layer to break
+
+
+def layer_violations(root: Path = PACKAGE_ROOT) -> list[str]:
+    """Every module in no room, and every import that breaks the layer rules."""
+    problems = []
+    for path in sorted(root.rglob("*.py")):
+        current, is_package = _module_name(path, root)
+        where = str(path.relative_to(root.parent))
+        if current in ROOTS:
+            continue
+        own = room_of(current)
+        if own is None:
+            problems.append(f"{where}: {current} is in no layer")
+            continue
+        reported = set()  # one problem per import statement (`from a import b` yields a, a.b)
+        for line, module in imported_modules(path.read_text(encoding="utf-8"), current, is_package):
+            problem = _import_problem(own, module) if module.startswith("pmbot") else None
+            if problem and line not in reported:
+                reported.add(line)
+                problems.append(f"{where}:{line} imports {module}: {problem}")
+    return problems
+
+
+def _import_problem(own: tuple[int, str], module: str) -> str | None:
+    target = _imported_room(module)
+    if target is None or target[1] == own[1]:
+        return None
+    if target[0] > own[0]:
+        return f"a higher layer ({target[1]} above {own[1]})"
+    if target[0] == own[0]:
+        return f"another room of the same layer ({target[1]} beside {own[1]})"
+    if own[1] == f"{CP}.api" and target[1] == f"{CP}.sync":
+        return "the API never imports the sync engine"
+    api_github = own[1] == f"{CP}.api" and target[1] == f"{CP}.github"
+    if (
+        api_github
+        and module != target[1]
+        and not any(_matches(module, m) for m in API_GITHUB_ALLOWED)
+    ):
+        return "the API imports github/ only for discovery and status"
+    return None
+
+
+def test_package_respects_the_layer_order():
+    problems = layer_violations()
+    assert not problems, "layer order violated:\n" + "\n".join(problems)
+
+
+LAYER_VIOLATING = [
+    # a back-import into a lower layer
+    ("control_plane/registry.py", "from pmbot.control_plane.sync import schedule\n",
+     "a higher layer"),
+    ("control_plane/db/connect.py", "from ..audit import log\n", "a higher layer"),
+    ("control_plane/cache/store.py", "import pmbot.control_plane.operations\n",
+     "a higher layer"),
+    # two rooms of one layer
+    ("control_plane/cache/browse.py", "from pmbot.control_plane.github import client\n",
+     "same layer"),
+    # the API and the engine / github
+    ("control_plane/api/handlers.py", "from pmbot.control_plane.sync.worker import Worker\n",
+     "never imports the sync engine"),
+    ("control_plane/api/handlers.py", "from pmbot.control_plane.sync import schedule\n",
+     "never imports the sync engine"),
+    ("control_plane/api/handlers.py", "from pmbot.control_plane.github import mirror\n",
+     "only for discovery and status"),
+    # a module in no layer
+    ("control_plane/stray.py", "import json\n", "in no layer"),
+    ("control_plane/newroom/thing.py", "from pmbot.shared import settings\n", "in no layer"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("relpath", "source", "problem"), LAYER_VIOLATING)
+def test_layer_scan_rejects_each_violating_snippet(tmp_path, relpath, source, problem):
+    problems = layer_violations(_package_with(tmp_path, relpath, source))
+
+    assert len(problems) == 1 and problem in problems[0]
+    assert problems[0].startswith(f"pmbot/{relpath}")
+
+
+LAYER_ALLOWED = [
+    ("control_plane/api/handlers.py", "from pmbot.control_plane.cache import browse\n"),
+    ("control_plane/api/handlers.py", "from pmbot.control_plane.github import status\n"),
+    ("control_plane/api/app.py", "from pmbot.control_plane.github.client import GitHubClient\n"),
+    ("control_plane/sync/sync.py", "from pmbot.control_plane.cache import store\n"),
+    ("control_plane/sync/sync.py", "from . import listing\nfrom pmbot import __version__\n"),
+    ("control_plane/operations.py", "from pmbot.control_plane import audit, registry\n"),
+    ("control_plane/orchestration/runs.py", "from pmbot.control_plane.sync import schedule\n"),
+    ("cli/x.py", "from pmbot.control_plane.api.app import create_app\n"),
+]
+
+
+@pytest.mark.parametrize(("relpath", "source"), LAYER_ALLOWED)
+def test_layer_scan_accepts_allowed_imports(tmp_path, relpath, source):
+    assert layer_violations(_package_with(tmp_path, relpath, source)) == []

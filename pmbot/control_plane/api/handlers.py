@@ -120,8 +120,10 @@ class Handlers:
 
     def _list(self, repo_id: int, kind: Kind) -> str:
         """`{"items": [...], "next": ...}` around the array SQLite built, not re-encoded."""
-        query = p.parse_list_query(self._params())
-        items, after = browse.list_page(self.db.get(), repo_id, kind, query)
+        query, conn = p.parse_list_query(self._params()), self.db.get()
+        items, after = browse.list_page(conn, repo_id, kind, query)
+        if items == "[]":
+            registry.get_repo(conn, repo_id)  # an unknown repo is a 404, not an empty list
         response.content_type = JSON_CONTENT_TYPE
         return f'{{"items":{items},"next":{json.dumps(p.list_cursor(query.sort, after))}}}'
 
@@ -133,13 +135,18 @@ class Handlers:
 
     def _item(self, repo_id: int, kind: Kind, number: int) -> str:
         """The cached payload verbatim: no decode and re-encode of GitHub's JSON."""
-        payload = browse.get_item_payload(self.db.get(), repo_id, kind, number)
+        conn = self.db.get()
+        try:
+            payload = browse.get_item_payload(conn, repo_id, kind, number)
+        except browse.ItemNotFound:
+            registry.get_repo(conn, repo_id)  # an unknown repo is its own 404
+            raise
         response.content_type = JSON_CONTENT_TYPE
         return payload
 
     def search_get(self) -> dict[str, Any]:
         query = p.parse_search_query(self._params())
-        return {"items": browse.search(self.db.get(), query)}
+        return {"items": browse.search(self.db.get(), query, registry.DEFAULT_WORKSPACE_ID)}
 
     def cache_reset_post(self) -> dict[str, Any]:
         repo_ids = p.parse_reset(self._body())

@@ -4,7 +4,9 @@ Lists read only the indexed columns (never `payload_json`, unless asked for
 the full payload) and page by keyset: a page ends with the sort key and
 number of its last item, and the next page starts strictly after it, so
 pages stay correct and cheap while the worker writes. The write side is
-`cache/store.py`.
+`cache/store.py`. This room sits below the registry: an empty list or a
+missing item does not say whether the repo exists, the caller asks the
+registry (the API does, only in those cases).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pmbot.control_plane.cache.store import search_rowids
-from pmbot.control_plane.registry import DEFAULT_WORKSPACE_ID, get_repo
 from pmbot.shared.errors import NotFoundError, ServiceError
 from pmbot.shared.kind import PRS, Kind
 
@@ -76,8 +77,6 @@ def list_page(
     items, count, last_key, last_number = cursor.execute(
         sql, [query.limit, query.limit, query.limit, *params]
     ).fetchone()
-    if count == 0:
-        get_repo(conn, repo_id)  # an unknown repo is a 404, not an empty list
     if count <= query.limit:
         return items, None
     return items, (last_number,) if key == kind.number else (last_key, last_number)
@@ -167,7 +166,6 @@ def get_item_payload(conn: sqlite3.Connection, repo_id: int, kind: Kind, number:
         (repo_id, number),
     ).fetchone()
     if row is None:
-        get_repo(conn, repo_id)
         raise ItemNotFound(f"no cached {kind.search_kind} #{number} in repo {repo_id}")
     return row[0]
 
@@ -190,9 +188,7 @@ class SearchQuery:
     limit: int = 20
 
 
-def search(
-    conn: sqlite3.Connection, query: SearchQuery, workspace_id: int = DEFAULT_WORKSPACE_ID
-) -> list[dict[str, Any]]:
+def search(conn: sqlite3.Connection, query: SearchQuery, workspace_id: int) -> list[dict[str, Any]]:
     """Cached issues and PRs whose title or body match, best first (FTS5 rank)."""
     where = ["cache_search MATCH ?", "coalesce(i.gone, p.gone) IS NULL"]
     params = [_HIT_START, _HIT_END, SNIPPET_TOKENS, workspace_id, fts_query(query.text)]
