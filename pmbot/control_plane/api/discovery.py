@@ -18,10 +18,6 @@ PER_PAGE = 100
 _single_flight = threading.Lock()
 
 
-def first_page_path(org: str | None) -> str:
-    return f"/orgs/{org}/repos" if org else "/user/repos"
-
-
 def list_visible_repos(
     conn: sqlite3.Connection, client: Any, path_or_url: str
 ) -> tuple[list[dict[str, Any]], str | None]:

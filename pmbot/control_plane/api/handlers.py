@@ -23,6 +23,7 @@ from pmbot.control_plane.api.problems import invalid_field
 from pmbot.control_plane.audit.verify import verify
 from pmbot.control_plane.cache import ISSUES, PRS, Kind, browse
 from pmbot.control_plane.github import status as github_status
+from pmbot.control_plane.github.protocol import repos_path
 from pmbot.shared.resources import static_dir
 from pmbot.shared.settings import Settings
 
@@ -174,7 +175,7 @@ class Handlers:
         params = self._params()
         org = p.parse_org(params)
         url = self._discovery_cursor(params.get("cursor"))
-        target = url or discovery.first_page_path(org)
+        target = url or repos_path(org)
         items, next_url = discovery.list_visible_repos(self.db.get(), self._client(), target)
         return {"items": items, "next": p.encode_cursor({"url": next_url}) if next_url else None}
 

@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from pmbot.control_plane.github.protocol import (
     PERMANENT_REDIRECTS,
@@ -68,6 +68,7 @@ from pmbot.control_plane.github.protocol import (
     parse_link_next,
     parse_rate_limit,
     redirect_target,
+    repos_path,
     request_headers,
     same_origin,
 )
@@ -232,8 +233,7 @@ class GitHubClient:
 
     def iter_repos(self, org: str | None = None) -> Iterator[dict]:
         """Repos the token can see (`/user/repos`), or an organisation's (`/orgs/{org}/repos`)."""
-        path = f"/orgs/{quote(org, safe='')}/repos" if org else "/user/repos"
-        for page in self.paginate(path, {"per_page": 100}):
+        for page in self.paginate(repos_path(org), {"per_page": 100}):
             yield from page.data
 
     # -- retries -----------------------------------------------------------------------------

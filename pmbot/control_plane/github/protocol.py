@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from pmbot import __version__
 
@@ -222,6 +222,11 @@ def _rate_limit_error(
         reset_at = now + timedelta(seconds=wait)
         return RateLimited(reset_at, retry_after, status=status, primary=False, wait_seconds=wait)
     return None
+
+
+def repos_path(org: str | None) -> str:
+    """The listing of the repos a token can see, or of an organisation's."""
+    return f"/orgs/{quote(org, safe='')}/repos" if org else "/user/repos"
 
 
 def server_time(headers: Mapping[str, str]) -> datetime | None:

@@ -14,11 +14,11 @@ database written by older code resumes where it stopped.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from pmbot.control_plane.github.protocol import server_time
 from pmbot.shared.timeutil import parse_rfc3339, to_rfc3339, utc_now
 
 PER_PAGE = 100
@@ -97,7 +97,7 @@ def pass_cursor(basis: str, response: Any) -> str:
     if not items:
         return basis
     top = items[0]["updated_at"]
-    served_at = github_now(response)
+    served_at = server_time(response.headers)
     if served_at is not None and to_rfc3339(served_at) >= shift(top, 2):
         top = shift(top, 1)
     return max(basis, top)
@@ -137,7 +137,8 @@ def backlog_next(state: ResumeState, response: Any) -> ResumeState | None:
 
 def window_start(response: Any, closed_days: int) -> str:
     """`closed_days` before GitHub's own clock (the Date header), whole seconds."""
-    now = github_now(response) or utc_now()  # no usable Date: the local clock is all we have
+    # No usable Date: the local clock is all we have.
+    now = server_time(response.headers) or utc_now()
     return to_rfc3339(now - timedelta(days=closed_days))
 
 
@@ -160,14 +161,6 @@ def with_top(state: ResumeState, response: Any) -> ResumeState:
 
 
 # -- time ----------------------------------------------------------------------------------
-
-
-def github_now(response: Any) -> datetime | None:
-    """GitHub's clock when it served `response` (its Date header), or None."""
-    try:
-        return parsedate_to_datetime(response.headers["date"]).astimezone(UTC)
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 def shift(stamp: str, seconds: int) -> str:
