@@ -1,7 +1,10 @@
 """Shared fixtures: real SQLite files in tmp_path, the real app, real waitress.
 
-- `clock`, `fake`: a ManualClock and a FakeGitHub (real HTTP on 127.0.0.1) on it,
-  holding the empty repo `FAKE_REPO`; modules with other needs define their own.
+- `clock`, `fake`: a ManualClock (from `clock_start`, T0 unless a module overrides
+  it) and a FakeGitHub (real HTTP on 127.0.0.1) on it, holding the empty repo
+  `FAKE_REPO`. A module configures the fake by overriding `fake_options`
+  (FakeGitHub's keywords, `clock` included, plus `seed(server)` in place of
+  adding `FAKE_REPO`); every test using it fails if the fake saw an error.
 - `settings`: a Settings for a fresh data dir under tmp_path (token `TEST_TOKEN`,
   GitHub base `http://127.0.0.1:9` until a test swaps in a fake's URL with
   `dataclasses.replace(settings, github_api_base=...)`).
@@ -23,6 +26,7 @@ import logging
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +37,7 @@ from pmbot.control_plane.registry import ensure_default_workspace
 from pmbot.shared.datadir import ensure_layout
 from pmbot.shared.settings import Settings
 from tests.fake_github import FakeGitHub
-from tests.fake_github.clock import ManualClock
+from tests.fake_github.clock import T0, ManualClock
 
 FAKE_REPO = "acme/widgets"
 TEST_TOKEN = "ghp_" + "TestTokenValue0123456789" * 2
@@ -54,16 +58,34 @@ def _fresh_pmbot_logging() -> Iterator[None]:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    """GitHub's clock for the fake (and injected clocks): moves only when told."""
-    return ManualClock()
+def clock_start() -> datetime:
+    """Where `clock` starts; a module whose fake must agree with real time overrides it."""
+    return T0
 
 
 @pytest.fixture
-def fake(clock) -> Iterator[FakeGitHub]:
+def clock(clock_start: datetime) -> ManualClock:
+    """GitHub's clock for the fake (and injected clocks): moves only when told."""
+    return ManualClock(clock_start)
+
+
+def _add_fake_repo(server: FakeGitHub) -> None:
+    server.add_repo(FAKE_REPO)
+
+
+@pytest.fixture
+def fake_options() -> dict[str, Any]:
+    """How this module's `fake` is built: FakeGitHub keywords, plus `seed(server)`."""
+    return {}
+
+
+@pytest.fixture
+def fake(clock, fake_options: dict[str, Any]) -> Iterator[FakeGitHub]:
     """A fake GitHub on 127.0.0.1 with the repo `FAKE_REPO`; fails the test if it erred."""
-    with FakeGitHub(clock=clock) as server:
-        server.add_repo(FAKE_REPO)
+    options = {"clock": clock, "seed": _add_fake_repo, **fake_options}
+    seed = options.pop("seed")
+    with FakeGitHub(**options) as server:
+        seed(server)
         yield server
     assert server.errors == []
 

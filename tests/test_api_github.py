@@ -10,18 +10,21 @@ from pmbot.control_plane.api.app import create_app
 from pmbot.control_plane.github.client import GitHubClient
 from pmbot.control_plane.operations import add_repo
 from pmbot.shared.settings import Secret
+from pmbot.shared.timeutil import utc_now
 from tests.conftest import WsgiClient
 from tests.fake_github import FakeGitHub
 
 FAKE_TOKEN = "ghp_" + "FakeDiscoveryToken42" * 2
 
 
+def _seed(github: FakeGitHub) -> None:
+    for name in ("acme/one", "acme/two", "acme/three", "other/x"):
+        github.add_repo(name, private=name.endswith("two"))
+
+
 @pytest.fixture
-def fake():
-    with FakeGitHub(token=FAKE_TOKEN, per_page_max=2) as github:
-        for name in ("acme/one", "acme/two", "acme/three", "other/x"):
-            github.add_repo(name, private=name.endswith("two"))
-        yield github
+def fake_options():
+    return {"token": FAKE_TOKEN, "per_page_max": 2, "clock": utc_now, "seed": _seed}
 
 
 def _app_for(fake, settings, db_path):

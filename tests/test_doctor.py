@@ -18,6 +18,7 @@ from pmbot.control_plane.backup import BackupError, backup_database
 from pmbot.control_plane.db import connect
 from pmbot.control_plane.operations import add_repo
 from pmbot.shared.settings import Settings
+from pmbot.shared.timeutil import utc_now
 from tests.fake_github import FakeGitHub
 
 TOKEN = "ghp_" + "DoctorTokenValue987654321" * 2
@@ -33,9 +34,8 @@ SETTINGS_VARS = (
 
 
 @pytest.fixture
-def fake():
-    with FakeGitHub(token=TOKEN, login="operator-login") as server:
-        yield server
+def fake_options():
+    return {"token": TOKEN, "login": "operator-login", "clock": utc_now, "seed": lambda _s: None}
 
 
 @pytest.fixture

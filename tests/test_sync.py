@@ -25,7 +25,6 @@ from pmbot.control_plane.github.protocol import (
 )
 from pmbot.control_plane.sync import fetch_ahead, sync
 from tests.fake_github import FakeGitHub
-from tests.fake_github.clock import ManualClock as Clock
 
 REPO = "acme/widgets"
 TOKEN = "ghp_" + "SyncTestToken0123456789" * 2
@@ -34,15 +33,13 @@ STREAMS = (("issue", "github_issues", "issue_number"), ("pr", "github_pull_reque
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime.now(UTC))
+def clock_start() -> datetime:
+    return datetime.now(UTC)
 
 
 @pytest.fixture
-def fake(clock):
-    with FakeGitHub(TOKEN, clock=clock) as server:
-        server.add_repo(REPO)
-        yield server
+def fake_options():
+    return {"token": TOKEN}  # with the shared clock and FAKE_REPO (== REPO)
 
 
 @pytest.fixture

@@ -54,17 +54,19 @@ def _seed(fake: FakeGitHub) -> None:
 
 
 @pytest.fixture(scope="module")
-def fake():
-    with FakeGitHub() as fake:
-        _seed(fake)
-        yield fake
+def github():
+    """One seeded fake for the module's shared server (the shared `fake` is per test)."""
+    with FakeGitHub() as server:
+        _seed(server)
+        yield server
+    assert server.errors == []
 
 
 @pytest.fixture(scope="module")
-def server(fake, tmp_path_factory):
+def server(github, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("ui-serve")
     port = free_port()
-    env = pmbot_env(workdir / "data", fake.base_url, fake.token, PMBOT_SYNC_POLL_SECONDS="300")
+    env = pmbot_env(workdir / "data", github.base_url, github.token, PMBOT_SYNC_POLL_SECONDS="300")
     process = start_pmbot(env, port, workdir, workdir / "pmbot.log")
     live = LiveServer(f"http://127.0.0.1:{port}", workdir / "data", workdir / "pmbot.log")
     try:
@@ -72,7 +74,7 @@ def server(fake, tmp_path_factory):
         yield live
     finally:
         stop_process(process)
-    assert fake.token not in live.log_text()
+    assert github.token not in live.log_text()
 
 
 @pytest.fixture(scope="module")
@@ -158,12 +160,12 @@ def test_format_helpers_in_the_browser(ui, server):
     }
 
 
-def test_empty_state_and_add_repo_imports_with_progress(ui, server, fake):
+def test_empty_state_and_add_repo_imports_with_progress(ui, server, github):
     page = _open(ui, server, "#/repos")
     expect(page.locator(".empty-state")).to_have_text("No repos yet — add owner/name above.")
     ui.screenshot("01-repos-empty")
     # Slow the first listing pages down so the import is visible while it runs.
-    fake.inject(delay=1.0, times=3, path=f"/repos/{REPO}/issues")
+    github.inject(delay=1.0, times=3, path=f"/repos/{REPO}/issues")
     page.get_by_label("Repository (owner/name or a github.com URL)").fill(REPO)
     page.get_by_role("button", name="Add repo").click()
     expect(page.locator(".add-repo-form .form-status")).to_contain_text(f"Added {REPO}")
@@ -194,8 +196,8 @@ def test_invalid_name_shows_the_servers_message(ui, server):
     ui.screenshot("04-repos-invalid-name")
 
 
-def test_sync_now_shows_a_new_item(ui, server, fake):
-    number = fake.add_issue(REPO, title="Fresh <script>alert(1)</script> gizmo", labels=["p1"])
+def test_sync_now_shows_a_new_item(ui, server, github):
+    number = github.add_issue(REPO, title="Fresh <script>alert(1)</script> gizmo", labels=["p1"])
     page = _open(ui, server, "#/repos")
     card = _card(page, REPO)
     card.get_by_role("button", name="Sync now").click()
@@ -248,8 +250,8 @@ def test_repo_page_tabs_filters_and_load_more(ui, server):
     ui.screenshot("08-repo-prs-closed")
 
 
-def test_outage_shows_the_error_and_the_cache_still_browses(ui, server, fake):
-    fake.go_down()
+def test_outage_shows_the_error_and_the_cache_still_browses(ui, server, github):
+    github.go_down()
     try:
         page = _open(ui, server, "#/repos")
         card = _card(page, REPO)
@@ -265,7 +267,7 @@ def test_outage_shows_the_error_and_the_cache_still_browses(ui, server, fake):
         expect(card.locator(".repo-error")).to_contain_text("Last error:")
         ui.screenshot("10-repos-github-down")
     finally:
-        fake.come_up()
+        github.come_up()
 
 
 def test_reset_cache_needs_the_typed_confirmation(ui, server):

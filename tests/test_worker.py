@@ -22,7 +22,6 @@ from pmbot.control_plane.sync import schedule as w
 from pmbot.control_plane.sync.schedule import read_schedule
 from pmbot.control_plane.sync.worker import Worker, WorkerStopping
 from tests.fake_github.clock import T0
-from tests.fake_github.clock import ManualClock as Clock
 
 
 @dataclass
@@ -72,11 +71,6 @@ class FakeEngine:
     def record_failure(self, conn, repo_id, error, *, attempt, next_retry_at):
         self.failures.append((repo_id, getattr(error, "code", "error"), attempt, next_retry_at))
         return True
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture

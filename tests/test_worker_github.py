@@ -30,9 +30,9 @@ from pmbot.control_plane.sync import sync as real_sync
 from pmbot.control_plane.sync.schedule import read_schedule
 from pmbot.control_plane.sync.worker import Worker
 from pmbot.shared.settings import Secret
+from pmbot.shared.timeutil import utc_now
 from tests.fake_github import FakeGitHub
 from tests.fake_github.clock import T0
-from tests.fake_github.clock import ManualClock as Clock
 
 ROOT = Path(__file__).resolve().parent.parent
 REPO = "acme/widgets"
@@ -50,15 +50,18 @@ def add_issues(server: FakeGitHub, count: int, prefix: str = "issue", repo: str 
         server.add_issue(repo, title=f"{prefix} {i}", created_at=moment, updated_at=moment)
 
 
+def _seed(server: FakeGitHub) -> None:
+    server.add_repo(REPO)
+    add_issues(server, 35)
+    for i in range(8):
+        moment = _ago(100 + i)
+        server.add_pr(REPO, title=f"pr {i}", created_at=moment, updated_at=moment)
+
+
 @pytest.fixture
-def fake():
-    with FakeGitHub(per_page_max=PAGE) as server:
-        server.add_repo(REPO)
-        add_issues(server, 35)
-        for i in range(8):
-            moment = _ago(100 + i)
-            server.add_pr(REPO, title=f"pr {i}", created_at=moment, updated_at=moment)
-        yield server
+def fake_options():
+    # The items are stamped in real time, so GitHub's clock is the real one here.
+    return {"per_page_max": PAGE, "clock": utc_now, "seed": _seed}
 
 
 @pytest.fixture
@@ -66,11 +69,6 @@ def github_settings(settings, fake):
     return dataclasses.replace(
         settings, github_api_base=fake.base_url, github_token=Secret(fake.token)
     )
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture
