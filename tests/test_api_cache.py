@@ -8,7 +8,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pmbot.control_plane.cache.browse import snippet_segments
 from pmbot.control_plane.operations import add_repo
 from tests.conftest import insert_cached_item
 
@@ -172,15 +171,6 @@ def test_search_filters_by_repo_and_state_and_skips_gone(client, conn, seeded):
     assert kinds(f"q=PR%20seven&repo_id={seeded}") == [("pr", 7)]
     assert kinds("q=gone") == []
     assert kinds("q=seven&repo_id=999") == []
-
-
-def test_snippet_segments_split_marks_and_never_mix_markup():
-    assert snippet_segments("a \x02hit\x03 b") == [
-        {"text": "a ", "hit": False},
-        {"text": "hit", "hit": True},
-        {"text": " b", "hit": False},
-    ]
-    assert snippet_segments("") == []
 
 
 @settings(

@@ -1,4 +1,5 @@
-"""The audit log: append-only storage, the hash chain, record(), the read side and the CLI."""
+"""The audit log: append-only storage, the hash chain, record(), the read side and the CLI
+(projections: test_projections.py; rebuild: test_audit_rebuild.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ import pytest
 from pmbot.cli import main
 from pmbot.control_plane import audit, operations
 from pmbot.control_plane.audit import events as ev
-from pmbot.control_plane.audit import rebuild
 from pmbot.control_plane.audit.events import GENESIS_HASH, event_hash
-from pmbot.control_plane.db import connect, transaction
+from pmbot.control_plane.db import transaction
 
 
 def _page(repo_id: int, cursor: str, **delta: int) -> ev.SyncPageCommitted:
@@ -50,21 +50,6 @@ def test_each_event_hash_chains_from_the_previous_one(conn):
     assert audit.head(conn) == (3, rows[-1]["hash"])
 
 
-def test_record_applies_the_projections_with_the_event(conn):
-    repo = operations.add_repo(conn, "octo/one")
-    audit.record(conn, _page(repo.repo_id, "2026-01-02T03:04:05Z", issues_open=3, prs_closed=1))
-    counts = conn.execute("SELECT * FROM repo_counts WHERE repo_id = ?", (repo.repo_id,))
-    assert dict(counts.fetchone()) == {
-        "repo_id": repo.repo_id,
-        "issues_open": 3,
-        "issues_closed": 0,
-        "prs_open": 0,
-        "prs_closed": 1,
-    }
-    state = conn.execute("SELECT issues_cursor FROM repo_sync_state").fetchone()
-    assert state[0] == "2026-01-02T03:04:05Z"
-
-
 def test_a_failing_data_change_rolls_the_event_back_too(conn):
     before = audit.head(conn)
     with pytest.raises(RuntimeError), transaction(conn):
@@ -72,15 +57,6 @@ def test_a_failing_data_change_rolls_the_event_back_too(conn):
         raise RuntimeError("the page write failed")
     assert audit.head(conn) == before
     assert conn.execute("SELECT count(*) FROM repos").fetchone()[0] == 0
-
-
-def test_a_failing_projection_appends_no_event(conn):
-    repo = operations.add_repo(conn, "octo/one")
-    before = audit.head(conn)
-    duplicate = ev.RepoAdded(repo_id=repo.repo_id, workspace_id=1, full_name="octo/other")
-    with pytest.raises(sqlite3.IntegrityError):
-        audit.record(conn, duplicate)
-    assert audit.head(conn) == before
 
 
 def test_unknown_event_types_are_refused(conn):
@@ -126,76 +102,6 @@ def test_token_shaped_strings_and_authorization_values_are_never_stored(conn):
     assert stored.payload["settings"]["tokens"][1] == "fine"
     last_error = conn.execute("SELECT last_error FROM repos").fetchone()[0]
     assert token not in last_error and "s3cr3t-value" not in last_error
-
-
-def test_projections_see_the_payload_as_stored_so_a_rebuild_matches(conn):
-    settings = {"zeta": 1, "alpha": {"b": 2, "a": 1}}
-    audit.record(conn, ev.WorkspaceCreated(workspace_id=2, name="second", settings=settings))
-    assert rebuild.check(conn).differences == []
-
-
-def _append_from_another_process_after_first_replay(monkeypatch, db_path, event) -> None:
-    """Make `rebuild.replay` let a second connection append once, right after it runs."""
-    real_replay, pending = rebuild.replay, [event]
-
-    def replay_then_append(source, target, after_seq=0):
-        result = real_replay(source, target, after_seq)
-        if pending:
-            other = connect(db_path)
-            audit.record(other, pending.pop())
-            other.close()
-        return result
-
-    monkeypatch.setattr(rebuild, "replay", replay_then_append)
-
-
-def test_check_reads_the_log_and_the_tables_at_one_moment(conn, db_path, monkeypatch):
-    repo = operations.add_repo(conn, "octo/one")
-    late = _page(repo.repo_id, "2026-01-01T00:00:00Z", issues_open=5)
-    _append_from_another_process_after_first_replay(monkeypatch, db_path, late)
-    result = rebuild.check(conn)
-    assert (result.events, result.differences) == (2, [])
-    assert audit.head(conn)[0] == 3
-
-
-def test_rebuild_includes_events_appended_while_it_replayed(conn, db_path, monkeypatch):
-    repo = operations.add_repo(conn, "octo/one")
-    late = _page(repo.repo_id, "2026-01-01T00:00:00Z", issues_open=5)
-    _append_from_another_process_after_first_replay(monkeypatch, db_path, late)
-    result = rebuild.rebuild(conn)
-    assert (result.events, result.differences, result.swapped) == (3, [], True)
-    assert conn.execute("SELECT issues_open FROM repo_counts").fetchone()[0] == 5
-
-
-def test_rebuild_keeps_the_repo_id_sequence_past_removed_repos(conn):
-    operations.add_repo(conn, "octo/one")
-    last = operations.add_repo(conn, "octo/two")
-    operations.remove_repo(conn, last.repo_id)
-    assert rebuild.rebuild(conn).differences == []
-    assert operations.add_repo(conn, "octo/three").repo_id == last.repo_id + 1
-
-
-def test_rebuild_names_an_event_the_projections_cannot_replay(conn):
-    conn.execute("DROP TRIGGER audit_events_no_update")
-    operations.add_repo(conn, "octo/one")
-    conn.execute("UPDATE audit_events SET payload_json = '{}' WHERE seq = 2")
-    with pytest.raises(rebuild.RebuildError, match=r"event 2 \(repo.added\) cannot be replayed"):
-        rebuild.check(conn)
-
-
-def test_rebuild_refuses_to_orphan_cached_rows_and_changes_nothing(conn):
-    conn.execute(
-        "INSERT INTO repos (repo_id, workspace_id, full_name, added_at, changed_at)"
-        " VALUES (5, 1, 'ghost/repo', 'x', 'x')"
-    )
-    conn.execute(
-        "INSERT INTO github_issues (repo_id, issue_number, state, title, created_at,"
-        " updated_at, html_url, payload_json) VALUES (5, 1, 'open', 't', 'x', 'x', 'u', '{}')"
-    )
-    with pytest.raises(rebuild.RebuildError, match="no repos row for a row of github_issues"):
-        rebuild.rebuild(conn)
-    assert not conn.in_transaction
-    assert [r[0] for r in conn.execute("SELECT full_name FROM repos")] == ["ghost/repo"]
 
 
 def _three_repos_with_events(conn) -> list[int]:

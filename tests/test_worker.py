@@ -168,13 +168,6 @@ def test_repos_are_spread_over_the_poll_interval(conn, make_worker, settings):
     assert min(gaps) >= poll / 12 / 3  # no bunching: each gap ≥ a third of the even share
 
 
-def test_next_slot_is_stable_and_at_least_half_an_interval_away():
-    for repo_id in (1, 2, 7, 1000):
-        first = w.next_slot(repo_id, T0, 300)
-        assert 150 <= (first - T0).total_seconds() <= 450
-        assert w.next_slot(repo_id, first, 300) == first + timedelta(seconds=300)
-
-
 def test_daily_reconciliation(conn, make_worker, engine, clock):
     (repo_id,) = _add(conn, "acme/widgets")
     worker = make_worker()
@@ -249,14 +242,6 @@ def test_a_leased_repo_is_busy_until_the_lease_expires(conn, make_worker, engine
     assert read_schedule(conn, repo_id)["lease_owner"] is None
 
 
-def test_claim_is_exclusive_between_two_owners(conn, clock):
-    (repo_id,) = _add(conn, "acme/widgets")
-    assert w.claim_lease(conn, repo_id, "a", clock(), 60)
-    assert not w.claim_lease(conn, repo_id, "b", clock(), 60)
-    assert w.claim_lease(conn, repo_id, "a", clock(), 60)  # re-entrant for its owner
-    assert not w.renew_lease(conn, repo_id, "b", clock(), 60)
-
-
 def test_a_worker_that_loses_its_lease_stops_between_pages(conn, make_worker, engine, clock):
     (repo_id,) = _add(conn, "acme/widgets")
     engine.pages = 5
@@ -308,20 +293,6 @@ def test_github_status_is_saved_from_client_responses(conn, make_worker, engine,
             "resource": "core",
         },
     }
-
-
-def test_status_keeps_the_rate_limit_through_a_network_failure(conn):
-    rate = RateLimit(limit=5000, remaining=12, used=4988, reset_at=T0, resource="core")
-    status.save_response(conn, ExchangeInfo(T0, "GET", "u", 200, rate, None, None, 0.1))
-    failure = ExchangeInfo(T0, "GET", "u", None, None, "cannot reach GitHub", "network", 1.0)
-    status.save_response(conn, failure)
-    seen = status.read_status(conn)
-    assert seen["reachable"] is False and seen["last_error"] == "cannot reach GitHub"
-    assert seen["rate_limit"]["remaining"] == 12
-
-
-def test_status_before_any_request(conn):
-    assert status.read_status(conn)["reachable"] is None
 
 
 def test_heartbeat_check_fresh_stale_and_missing(conn, make_worker, clock):
