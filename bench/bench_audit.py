@@ -56,7 +56,7 @@ _AUDIT_OBJECTS = (
 
 
 def page_payload(rng: random.Random, repo_id: int, n: int) -> dict:
-    """A sync.page_committed payload shaped like `github/sync.py` writes: 100 items."""
+    """A sync.page_committed payload shaped like `sync/sync.py` writes: 100 items."""
     day, second = divmod(n, 86_400)
     return {
         "repo_id": repo_id,
