@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from pmbot.shared.kind import COUNT_KEYS as COUNT_KEYS  # re-exported for the projections
+from pmbot.shared.kind import Kind
 from pmbot.shared.timeutil import now_rfc3339
 
 GENESIS_HASH = "0" * 64
@@ -163,6 +164,17 @@ class SyncReconciled(AuditEvent):
     repo_id: int
     gone: list[dict[str, Any]] = field(default_factory=list)
     delta: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of_marks(
+        cls, repo_id: int, marks: list[tuple[Kind, int, str, str | None]], delta: dict[str, int]
+    ) -> SyncReconciled:
+        """From the sync's (kind, number, gone, moved_to) marks."""
+        gone = [
+            {"kind": kind.search_kind, "number": number, "gone": how, "moved_to": moved_to}
+            for kind, number, how, moved_to in marks
+        ]
+        return cls(repo_id=repo_id, gone=gone, delta=delta)
 
 
 @event_type

@@ -37,11 +37,7 @@ def reconcile_open(run: Run) -> int:
     if marks:
         with transaction(run.conn):
             delta = cache.mark_gone(run.conn, run.repo_id, marks)
-            gone = [
-                {"kind": k.search_kind, "number": n, "gone": g, "moved_to": to}
-                for k, n, g, to in marks
-            ]
-            run.record(ev.SyncReconciled(repo_id=run.repo_id, gone=gone, delta=delta))
+            run.record(ev.SyncReconciled.of_marks(run.repo_id, marks, delta))
     return len(marks)
 
 
