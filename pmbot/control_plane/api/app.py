@@ -28,6 +28,8 @@ from pmbot.control_plane.api.problems import (
     problem_response,
 )
 from pmbot.control_plane.api.security import SECURITY_HEADERS, HostAllowlist, check_request
+from pmbot.control_plane.artifacts.store import ArtifactStoreError
+from pmbot.control_plane.context.packs import ContextPackError
 from pmbot.control_plane.github.browse import BrowseError
 from pmbot.control_plane.github.client import (
     GitHubClient,
@@ -37,6 +39,7 @@ from pmbot.control_plane.github.client import (
     RateLimited,
     Unauthorized,
 )
+from pmbot.control_plane.orchestration.errors import RunError
 from pmbot.control_plane.registry import InvalidRepoName, RegistryError, RepoExists
 from pmbot.shared.settings import Settings
 from pmbot.shared.timeutil import to_rfc3339
@@ -54,17 +57,24 @@ _ERROR_CODES = {
 
 
 def create_app(
-    settings: Settings, *, db_path: Path, github_client_factory: Callable | None = None
+    settings: Settings,
+    *,
+    db_path: Path,
+    github_client_factory: Callable | None = None,
+    executor: Any = None,
 ) -> Bottle:
     """The API and UI app over the DB at `db_path` (already migrated by the caller).
 
     `github_client_factory(settings, **options)` builds the discovery client
     (default `GitHubClient.from_settings`; tests pass one aimed at a fake).
+    `executor` receives interrupt decisions and cancellations (v7: none; tests
+    attach a scripted one).
     """
     app = Bottle()
     app.router.add_filter("id", lambda _conf: (ID_PATTERN, int, str))
     db = ThreadConnections(db_path)
-    handlers = Handlers(settings, db, github_client_factory or GitHubClient.from_settings)
+    client_factory = github_client_factory or GitHubClient.from_settings
+    handlers = Handlers(settings, db, client_factory, executor)
     app.install(db)
     app.install(_map_errors)
     hosts = HostAllowlist(settings.allowed_hosts)
@@ -103,6 +113,8 @@ def _map_errors(callback: Callable) -> Callable:
             raise service_problem(exc).response() from None
         except GitHubError as exc:
             raise github_problem(exc).response() from None
+        except RUN_ERRORS as exc:
+            raise run_problem(exc).response() from None
         except Exception as exc:
             raise internal_error(exc) from None
 
@@ -116,6 +128,16 @@ def service_problem(exc: RegistryError | BrowseError) -> ApiProblem:
     if isinstance(exc, RepoExists):
         return ApiProblem(409, exc.code, str(exc), repo_id=exc.repo_id)
     return ApiProblem(404 if exc.code.endswith("not_found") else 400, exc.code, str(exc))
+
+
+RUN_ERRORS = (RunError, ContextPackError, ArtifactStoreError)
+
+
+def run_problem(exc: Exception) -> ApiProblem:
+    """A run service's error: its own status (404 for a missing thing) and extras."""
+    code = getattr(exc, "code", "run_error")
+    status = getattr(exc, "status", 404 if code.endswith("not_found") else 400)
+    return ApiProblem(status, code, str(exc), **getattr(exc, "extra", {}))
 
 
 _GITHUB_STATUS = ((Unauthorized, 401), (NotFound, 404), (Gone, 410), (RateLimited, 429))
