@@ -50,9 +50,8 @@ def plan_run(
     conn: sqlite3.Connection, settings: Settings, body: dict[str, Any], *, actor: str = "operator"
 ) -> dict[str, Any]:
     """Create a draft from a partial spec; 422 (InvalidRun) lists every problem."""
-    spec, problems = specs.spec_from_body(body, settings)
-    more, repo_id = specs.check_spec(conn, spec)
-    problems += more
+    spec = specs.spec_from_body(body, settings)
+    problems, repo_id = specs.check_spec(conn, spec)
     pack_id = body.get("context_pack_id")
     if pack_id is not None:
         problems += _pack_problems(conn, pack_id, repo_id)

@@ -18,7 +18,6 @@ from typing import Any
 from pmbot.control_plane.registry import find_repo
 from pmbot.shared.contracts import Problem, validate_agent_run_spec
 from pmbot.shared.contracts.agent_run_spec import ENGINE
-from pmbot.shared.contracts.shapes import ID
 from pmbot.shared.graphs import GRAPH_IDS
 from pmbot.shared.settings import Settings
 
@@ -39,14 +38,14 @@ def budget_defaults(settings: Settings) -> dict[str, int]:
     }
 
 
-def spec_from_body(body: dict[str, Any], settings: Settings) -> tuple[dict, list[Problem]]:
-    """The full spec a plan body asks for, and the problems found before validation."""
-    problems: list[Problem] = []
+def spec_from_body(body: dict[str, Any], settings: Settings) -> dict:
+    """The full spec a plan body asks for (checked afterwards by `check_spec`).
+
+    A given `run_id` is kept as it is: the contract's validator checks it with the rest.
+    """
     run_id = body.get("run_id")
     if run_id is None:
         run_id = new_run_id()
-    else:
-        problems += ID(run_id, "/run_id")
     execution = body.get("execution")
     spec = {
         "schema_version": 2,
@@ -56,7 +55,7 @@ def spec_from_body(body: dict[str, Any], settings: Settings) -> tuple[dict, list
     }
     if "goal" in body:
         spec["goal"] = body["goal"]
-    return spec, problems
+    return spec
 
 
 def _execution(given: Any, settings: Settings) -> Any:
