@@ -12,6 +12,7 @@ import sys
 
 from pmbot.cli import session
 from pmbot.control_plane import registry, status
+from pmbot.control_plane.orchestration import runs
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -46,6 +47,7 @@ def run_remove(args: argparse.Namespace) -> int:
         repo = _find(conn, args.full_name)
         if repo is None:
             return 1
+        runs.refuse_if_active_runs(conn, repo.repo_id)
         registry.remove_repo(conn, repo.repo_id)
     print(f"removed {repo.full_name} and its cached items (its audit history stays)")
     return 0
