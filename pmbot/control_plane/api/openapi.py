@@ -347,6 +347,25 @@ _SCHEMAS = {
             "repo_id": {"type": "integer"},
             "request_id": {"type": "string"},
             "reset_at": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "description": "422 from the runs routes: every problem with its JSON path",
+                "items": {
+                    "type": "object",
+                    "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
+                },
+            },
+            "state": {"type": "string", "description": "409: the current state"},
+            "allowed": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "409 illegal transition: the states allowed next",
+            },
+            "run_ids": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "409 on removing a repo: its runs that are not final",
+            },
         },
     },
     "Workspace": {"type": "object", "required": ["workspace_id", "name", "created_at"]},
