@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pmbot.control_plane import audit
+from pmbot.control_plane.artifacts import store
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.context import packs
 from pmbot.control_plane.db import transaction
@@ -29,6 +30,7 @@ from pmbot.control_plane.orchestration.errors import (
     RunNotFound,
     RunsActive,
 )
+from pmbot.control_plane.registry import get_repo
 from pmbot.shared.contracts import Problem
 from pmbot.shared.settings import Settings
 from pmbot.shared.timeutil import now_rfc3339
@@ -57,14 +59,15 @@ def plan_run(
         problems += _pack_problems(conn, pack_id, repo_id)
     if problems:
         raise InvalidRun(problems)
+    _refuse_existing(conn, spec["run_id"])
+    # A big pack takes a while to build: outside the plan's write transaction, so the
+    # worker's page commits are not held up (a plan refused after it leaves a spare pack).
+    if pack_id is None:
+        pack_id = packs.take_pack(conn, settings.data_dir, repo_id, actor=actor)["pack_id"]
     with transaction(conn):
-        if _run_row(conn, spec["run_id"]) is not None:
-            raise RunExists(f"a run with id {spec['run_id']} already exists")
-        pack = (
-            packs.get_pack(conn, pack_id)
-            if pack_id
-            else packs.take_pack(conn, settings.data_dir, repo_id, actor=actor)
-        )
+        _refuse_existing(conn, spec["run_id"])
+        get_repo(conn, repo_id)  # not removed meanwhile (RepoNotFound)
+        pack = packs.get_pack(conn, pack_id)
         audit.record(
             conn,
             ev.RunPlanned(
@@ -82,6 +85,11 @@ def plan_run(
             ),
         )
     return get_run(conn, spec["run_id"])
+
+
+def _refuse_existing(conn: sqlite3.Connection, run_id: str) -> None:
+    if _run_row(conn, run_id) is not None:
+        raise RunExists(f"a run with id {run_id} already exists")
 
 
 def _pack_problems(conn: sqlite3.Connection, pack_id: Any, repo_id: int | None) -> list[Problem]:
@@ -355,8 +363,6 @@ def artifact_content(
     conn: sqlite3.Connection, data_dir: Path, artifact_id: str
 ) -> tuple[bytes, str | None]:
     """An artifact's bytes (from the store) and its recorded media type."""
-    from pmbot.control_plane.artifacts import store
-
     artifact = get_artifact(conn, artifact_id)
     try:
         return store.read(data_dir, artifact["uri"]), artifact.get("media_type")
