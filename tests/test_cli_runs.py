@@ -64,6 +64,8 @@ def test_plan_list_show_approve_decide_and_download(env, capsys, tmp_path):
     assert shown["interrupts"][0]["decision"]["edited_payload"]["args"] == {"body": "edited"}
     assert main(["runs", "list", "--state", "completed", "--json"]) == 0
     assert [r["run_id"] for r in json.loads(capsys.readouterr().out)] == [run_id]
+    assert main(["audit", "verify"]) == 0
+    assert main(["audit", "rebuild", "--check"]) == 0
 
 
 def test_reject_and_cancel(env, capsys):

@@ -79,6 +79,19 @@ def test_an_artifact_for_an_unknown_or_finished_run_is_refused(
     assert stored_state(conn, settings.data_dir) == before
 
 
+@pytest.mark.parametrize(
+    ("kind", "metadata", "media_type"),
+    [("Not A Kind", {}, None), ("log", [1], None), ("log", {}, "not a media type")],
+)
+def test_an_artifact_that_breaks_the_contract_is_refused_before_storing(
+    conn, settings, running, kind, metadata, media_type
+):
+    before = stored_state(conn, settings.data_dir)
+    with pytest.raises(PortError, match="invalid artifact"):
+        ControlPlanePort(conn, settings).artifact(running, kind, b"bytes", metadata, media_type)
+    assert stored_state(conn, settings.data_dir) == before
+
+
 def test_started_needs_an_approved_run(conn, settings, running):
     port = ControlPlanePort(conn, settings)
     with pytest.raises(PortError, match="cannot become running"):

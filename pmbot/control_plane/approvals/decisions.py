@@ -16,7 +16,7 @@ from pmbot.control_plane import audit
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.db import transaction
 from pmbot.control_plane.orchestration import states
-from pmbot.control_plane.orchestration.errors import InterruptAlreadyDecided, InvalidRun
+from pmbot.control_plane.orchestration.errors import InterruptAlreadyDecided, InvalidInput
 from pmbot.control_plane.orchestration.runs import get_interrupt, get_run
 from pmbot.shared.contracts import Problem, validate_run_interrupt
 from pmbot.shared.timeutil import now_rfc3339
@@ -42,7 +42,7 @@ def parse_decision(body: dict[str, Any]) -> tuple[str, str | None, dict | None]:
     if decision in ("approve", "reject") and edited is not None:
         problems.append(Problem("/edited_payload", "is only allowed with decision 'edit'"))
     if problems:
-        raise InvalidRun(problems)
+        raise InvalidInput(problems)
     return decision, comment, edited
 
 
@@ -73,7 +73,7 @@ def decide_interrupt(
         decided = {**interrupt, "status": DECISIONS[decision], "decision": answer}
         problems = validate_run_interrupt(decided)
         if problems:
-            raise InvalidRun(problems)
+            raise InvalidInput(problems)
         audit.record(
             conn,
             ev.InterruptDecided(

@@ -65,10 +65,10 @@ class RunsActive(RunError):
     status = 409
 
 
-class InvalidRun(RunError):
+class InvalidInput(RunError):
     """A plan, edit or decision with problems: every one, each with its JSON path."""
 
-    code = "invalid_run"
+    code = "invalid_input"
     status = 422
 
     def __init__(self, problems: list[Problem]) -> None:

@@ -79,27 +79,39 @@ class ControlPlanePort:
         metadata: dict[str, Any],
         media_type: str | None = None,
     ) -> dict[str, Any]:
+        document = self._artifact_document(run_id, kind, content, metadata, media_type)
+        stored = store.put(self.settings.data_dir, bytes(content))
+        document.update(uri=stored.uri, sha256=stored.sha256)
+        with transaction(self.conn):
+            self._require_filing(run_id)  # again, under the write lock
+            stored_event = ev.ArtifactStored(run_id=run_id, artifact=document, actor="executor")
+            audit.record(self.conn, stored_event)
+        return get_artifact(self.conn, document["artifact_id"])
+
+    def _artifact_document(
+        self, run_id: str, kind: str, content: Any, metadata: Any, media_type: str | None
+    ) -> dict[str, Any]:
+        """Every check before a byte is written: size, run state, the RunArtifact v1 shape."""
         if not isinstance(content, bytes | bytearray):
             raise PortError("artifact content must be bytes", "invalid_artifact")
-        if len(content) > self.settings.artifact_max_bytes:
+        limit = self.settings.artifact_max_bytes
+        if len(content) > limit:
             raise PortError(
-                f"artifact of {len(content)} bytes is over the limit of"
-                f" {self.settings.artifact_max_bytes} (PMBOT_ARTIFACT_MAX_BYTES); nothing stored",
+                f"artifact of {len(content)} bytes is over the limit of {limit}"
+                " (PMBOT_ARTIFACT_MAX_BYTES); nothing stored",
                 "artifact_too_large",
             )
-        _check_id(run_id, "run_id")
-        row = self._run(run_id)
-        if row["state"] not in ("running", "waiting"):
-            raise PortError(
-                f"run {run_id} is {row['state']}: it cannot file artifacts", "run_not_running"
-            )
+        self._require_filing(run_id)
+        # Validated with a placeholder digest (and its URI) before hashing and storing the
+        # bytes, so a bad kind, metadata or media type stores nothing.
+        placeholder = "0" * 64
         document = {
             "schema_version": 1,
             "artifact_id": f"art-{uuid.uuid4().hex}",
             "run_id": run_id,
             "kind": kind,
-            "uri": store.uri_for("0" * 64),
-            "sha256": "0" * 64,
+            "uri": store.uri_for(placeholder),
+            "sha256": placeholder,
             "size_bytes": len(content),
             "metadata": metadata,
             "created_at": now_rfc3339(),
@@ -108,21 +120,16 @@ class ControlPlanePort:
             document["media_type"] = media_type
         problems = validate_run_artifact(document)
         if problems:
-            raise PortError(
-                "invalid artifact: " + "; ".join(map(str, problems)), "invalid_artifact"
-            )
-        stored = store.put(self.settings.data_dir, bytes(content))
-        document.update(uri=stored.uri, sha256=stored.sha256)
-        with transaction(self.conn):
-            row = self._run(run_id)  # again, under the write lock
-            if row["state"] not in ("running", "waiting"):
-                raise PortError(
-                    f"run {run_id} is {row['state']}: it cannot file artifacts", "run_not_running"
-                )
-            audit.record(
-                self.conn, ev.ArtifactStored(run_id=run_id, artifact=document, actor="executor")
-            )
-        return get_artifact(self.conn, document["artifact_id"])
+            message = "invalid artifact: " + "; ".join(map(str, problems))
+            raise PortError(message, "invalid_artifact")
+        return document
+
+    def _require_filing(self, run_id: str) -> None:
+        """Only a started, unfinished run files artifacts."""
+        row = self._run(run_id)
+        if row["state"] not in ("running", "waiting"):
+            message = f"run {run_id} is {row['state']}: it cannot file artifacts"
+            raise PortError(message, "run_not_running")
 
     def finished(self, run_id: str, outcome: str, reason: str | None = None) -> None:
         if outcome not in OUTCOMES:

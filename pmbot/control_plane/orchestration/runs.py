@@ -25,7 +25,7 @@ from pmbot.control_plane.orchestration import specs, states
 from pmbot.control_plane.orchestration.errors import (
     ArtifactNotFound,
     InterruptNotFound,
-    InvalidRun,
+    InvalidInput,
     RunExists,
     RunNotFound,
     RunsActive,
@@ -51,14 +51,14 @@ _RUN_COLUMNS = (
 def plan_run(
     conn: sqlite3.Connection, settings: Settings, body: dict[str, Any], *, actor: str = "operator"
 ) -> dict[str, Any]:
-    """Create a draft from a partial spec; 422 (InvalidRun) lists every problem."""
+    """Create a draft from a partial spec; 422 (InvalidInput) lists every problem."""
     spec = specs.spec_from_body(body, settings)
     problems, repo_id = specs.check_spec(conn, spec)
     pack_id = body.get("context_pack_id")
     if pack_id is not None:
         problems += _pack_problems(conn, pack_id, repo_id)
     if problems:
-        raise InvalidRun(problems)
+        raise InvalidInput(problems)
     _refuse_existing(conn, spec["run_id"])
     # A big pack takes a while to build: outside the plan's write transaction, so the
     # worker's page commits are not held up (a plan refused after it leaves a spare pack).
@@ -130,7 +130,7 @@ def edit_run(
         spec, problems = specs.apply_edit(json.loads(row["spec_json"]), body)
         more, _ = specs.check_spec(conn, spec)
         if problems + more:
-            raise InvalidRun(problems + more)
+            raise InvalidInput(problems + more)
         audit.record(conn, ev.RunEdited(run_id=run_id, spec=spec, actor=actor))
     return get_run(conn, run_id)
 
@@ -173,7 +173,7 @@ def check_reason(reason: Any, *, required: bool) -> str | None:
     ok = isinstance(reason, str) and len(reason.strip()) > 0 and len(reason) <= MAX_REASON_CHARS
     if not ok:
         message = f"must be text of 1 to {MAX_REASON_CHARS} characters"
-        raise InvalidRun([Problem("/reason", message)])
+        raise InvalidInput([Problem("/reason", message)])
     return reason.strip()
 
 
