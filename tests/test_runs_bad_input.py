@@ -84,6 +84,15 @@ def test_goal_empty_too_long_or_not_text_is_422(client, unchanged, goal):
     assert reply.status == 422 and _paths(reply) == ["/goal"]
 
 
+@pytest.mark.parametrize("execution", [None, {}])
+def test_a_missing_execution_names_only_what_the_operator_must_give(client, unchanged, execution):
+    unchanged()
+    body = {"goal": "g"} if execution is None else {"goal": "g", "execution": execution}
+    reply = client.post("/api/runs", json_body=body)
+    assert reply.status == 422
+    assert _paths(reply) == ["/execution/graph_id", "/execution/scopes"]
+
+
 def test_a_goal_of_exactly_10000_characters_is_fine(client, repo_id):
     reply = client.post("/api/runs", json_body={**plan_body(), "goal": "x" * 10_000})
     assert reply.status == 201

@@ -59,8 +59,10 @@ def spec_from_body(body: dict[str, Any], settings: Settings) -> dict:
 
 
 def _execution(given: Any, settings: Settings) -> Any:
+    if given is None:
+        given = {}  # only the operator's part is missing: report that, not server fields
     if not isinstance(given, dict):
-        return given if given is not None else {}
+        return given
     execution = {k: copy.deepcopy(given[k]) for k in _EXECUTION_KEYS if k in given}
     execution["engine"] = ENGINE
     execution["thread_id"] = None
