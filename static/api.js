@@ -107,3 +107,27 @@ export function resetCache(repoId = null) {
   if (repoId !== null) body.repo_id = repoId;
   return send("POST", "/api/cache/reset", body);
 }
+
+/** Known graphs and the budget defaults: `{items: [{graph_id, title}], budget_defaults}`. */
+export const listGraphs = () => getJson("/api/graphs");
+
+/** Runs newest first, keyset-paged: `{items, next_cursor}`; params `repo_id`, `state`, `limit`, `cursor`. */
+export const listRuns = (params) => getJson("/api/runs", params);
+export const getRun = (runId) => getJson(`/api/runs/${encodeURIComponent(runId)}`);
+
+/** Create a plan (a run in `draft`) from a partial AgentRunSpec v2; a 422 lists every problem in `problem.errors`. */
+export const createRun = (spec) => send("POST", "/api/runs", spec);
+export const approveRun = (runId) => send("POST", `/api/runs/${encodeURIComponent(runId)}/approve`, {});
+export const rejectRun = (runId, reason) => send("POST", `/api/runs/${encodeURIComponent(runId)}/reject`, { reason });
+
+export function cancelRun(runId, reason = "") {
+  return send("POST", `/api/runs/${encodeURIComponent(runId)}/cancel`, reason ? { reason } : {});
+}
+
+/** Decide a pending interrupt: `decision` is "approve", "reject" or "edit" (with `editedPayload`). */
+export function decideInterrupt(interruptId, decision, { comment = "", editedPayload } = {}) {
+  const body = { decision };
+  if (comment) body.comment = comment;
+  if (decision === "edit") body.edited_payload = editedPayload;
+  return send("POST", `/api/interrupts/${encodeURIComponent(interruptId)}/decision`, body);
+}

@@ -1,5 +1,6 @@
 /**
- * Entry point: hash routing (`#/repos`, `#/repo/ID`, `#/audit`, `#/settings`),
+ * Entry point: hash routing (`#/repos`, `#/repo/ID`, `#/runs`, `#/runs/new`,
+ * `#/runs/RUN_ID`, `#/audit`, `#/settings`),
  * so the server only ever serves index.html. Each page module exports
  * `render(main, params)` returning a cleanup function that stops its polls.
  */
@@ -8,6 +9,9 @@ import { h } from "./dom.js";
 import * as auditPage from "./pages/audit.js";
 import * as repoPage from "./pages/repo.js";
 import * as reposPage from "./pages/repos.js";
+import * as runPage from "./pages/run.js";
+import * as runNewPage from "./pages/run_new.js";
+import * as runsPage from "./pages/runs.js";
 import * as settingsPage from "./pages/settings.js";
 
 const SELECTORS = {
@@ -19,6 +23,9 @@ const SELECTORS = {
 const ROUTES = [
   { pattern: /^#\/repos$/, page: reposPage, nav: "repos" },
   { pattern: /^#\/repo\/(\d+)$/, page: repoPage, nav: "repos" },
+  { pattern: /^#\/runs$/, page: runsPage, nav: "runs" },
+  { pattern: /^#\/runs\/new$/, page: runNewPage, nav: "runs" },
+  { pattern: /^#\/runs\/([A-Za-z0-9][A-Za-z0-9._-]{0,127})$/, page: runPage, nav: "runs" },
   { pattern: /^#\/audit$/, page: auditPage, nav: "audit" },
   { pattern: /^#\/settings$/, page: settingsPage, nav: "settings" },
 ];

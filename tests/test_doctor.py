@@ -82,6 +82,7 @@ def test_a_healthy_install_passes_every_check(installed, capsys, fake) -> None:
         "migrations",
         "audit chain",
         "repo counts",
+        "artifact files",
         "GitHub token",
         "rate limit",
     }
@@ -297,3 +298,22 @@ def test_backup_while_a_writer_commits_is_a_consistent_copy(installed, tmp_path)
         added = copy.execute("SELECT count(*) FROM audit_events WHERE type = 'repo.added'")
         assert repos == added.fetchone()[0]
         copy.close()
+
+
+def test_an_artifact_file_whose_content_changed_fails(installed, capsys) -> None:
+    from pmbot.control_plane.context import packs
+
+    settings = Settings.from_env(env_file=None)
+    conn = connect(installed)
+    repo = add_repo(conn, "acme/widgets")
+    pack = packs.take_pack(conn, settings.data_dir, repo.repo_id)
+    conn.close()
+    code, lines, output = doctor(capsys)
+    assert lines["artifact files"] == "PASS  artifact files: 1 files match their sha256", output
+
+    (settings.data_dir / pack["uri"]).write_bytes(b"tampered")
+    code, lines, _ = doctor(capsys)
+    assert code == 1
+    assert lines["artifact files"] == (
+        f"FAIL  artifact files: {pack['uri']}: content no longer matches its sha256"
+    )

@@ -5,8 +5,9 @@ Rules: `pmbot/control_plane/**` never imports `langgraph` or `langchain`;
 relative). Every import form counts: `import x`, `from x import y`,
 `importlib.import_module("x")` and `__import__("x")`.
 
-Layers (ARCHITECTURE.md): `shared < db < audit < github, cache < registry <
-sync < operations, orchestration, approvals, artifacts, context < api < cli`.
+Layers (ARCHITECTURE.md, refined in ADR 0001): `shared < db < audit < github,
+cache < registry < sync < artifacts < context < orchestration < operations,
+approvals < api < cli`.
 A module imports only its own room or rooms of lower layers (two rooms of one
 layer do not import each other); every module belongs to a room; the API
 never imports `sync/` and imports `github/` only for discovery (the client
@@ -182,9 +183,14 @@ LAYERS: list[tuple[str, ...]] = [
     (f"{CP}.github", f"{CP}.cache"),
     (f"{CP}.registry",),
     (f"{CP}.sync",),
+    # The run rooms, in their own order: a plan takes a context pack into the artifact
+    # store; approvals decide a run's interrupts; removing a repo asks about its runs.
+    (f"{CP}.artifacts",),
+    (f"{CP}.context",),
+    (f"{CP}.orchestration",),
     (
-        f"{CP}.operations", f"{CP}.repo_status", f"{CP}.orchestration", f"{CP}.approvals",
-        f"{CP}.artifacts", f"{CP}.context", f"{CP}.models", f"{CP}.doctor", f"{CP}.backup",
+        f"{CP}.operations", f"{CP}.repo_status", f"{CP}.approvals",
+        f"{CP}.models", f"{CP}.doctor", f"{CP}.backup",
     ),
     (f"{CP}.api",),
     ("pmbot.cli",),

@@ -37,6 +37,7 @@ class LiveServer:
     base_url: str
     data_dir: Path
     log_path: Path
+    settings: object | None = None  # the server's Settings, for tests that reach its DB directly
 
     def api(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
         """Call the API as a script client would (JSON + the CSRF header)."""

@@ -16,7 +16,10 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from pmbot import __version__
+from pmbot.control_plane.artifacts.store import ArtifactStoreError
+from pmbot.control_plane.context.packs import ContextPackError
 from pmbot.control_plane.db import MigrationError, open_database
+from pmbot.control_plane.orchestration.errors import RunError
 from pmbot.control_plane.registry import RegistryError, ensure_default_workspace
 from pmbot.shared.datadir import DataDirError, ensure_layout
 from pmbot.shared.logs import setup_logging
@@ -30,8 +33,12 @@ COMMAND_MODULES = (
     "pmbot.cli.serve",
     "pmbot.cli.repos",
     "pmbot.cli.sync",
+    "pmbot.cli.runs",
 )
-USER_ERRORS = (SettingsError, DataDirError, MigrationError, RegistryError)
+USER_ERRORS = (
+    SettingsError, DataDirError, MigrationError, RegistryError,
+    RunError, ContextPackError, ArtifactStoreError,
+)  # fmt: skip
 
 
 def start(process: str) -> tuple[Settings, sqlite3.Connection]:

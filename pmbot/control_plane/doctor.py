@@ -12,12 +12,14 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from pmbot.control_plane.artifacts import store
 from pmbot.control_plane.audit.events import COUNT_KEYS
 from pmbot.control_plane.audit.verify import verify
 from pmbot.control_plane.db import connect
 from pmbot.control_plane.db.migrate import MigrationError, pending_migrations
 from pmbot.control_plane.github.client import GitHubClient
 from pmbot.control_plane.github.protocol import GitHubError, RateLimit, RateLimited, Unauthorized
+from pmbot.control_plane.orchestration import runs
 from pmbot.shared.datadir import layout_problems
 from pmbot.shared.logs import redact
 from pmbot.shared.settings import Settings
@@ -109,8 +111,19 @@ def _cached_counts(conn: sqlite3.Connection) -> dict[int, tuple[int, ...]]:
     return {repo_id: tuple(c.get(k, 0) for k in COUNT_KEYS) for repo_id, c in totals.items()}
 
 
-def database_checks(db_path: Path) -> list[Check]:
-    """Integrity, migrations, audit chain and counts, on a DB that must already exist."""
+def check_artifact_files(conn: sqlite3.Connection, data_dir: Path) -> Check:
+    """Every artifact and context-pack file the DB points at exists and matches its sha256."""
+    uris = runs.stored_uris(conn)
+    problems = store.verify_files(data_dir, uris)
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        return Check("artifact files", False, "; ".join(problems[:5]) + more)
+    return Check("artifact files", True, f"{len(set(uris))} files match their sha256")
+
+
+def database_checks(db_path: Path, data_dir: Path | None = None) -> list[Check]:
+    """Integrity, migrations, audit chain, counts and (given the data dir) artifact files,
+    on a DB that must already exist."""
     if not Path(db_path).is_file():
         return [Check("database", False, f"{db_path} does not exist (run `pmbot migrate`)")]
     try:
@@ -123,6 +136,8 @@ def database_checks(db_path: Path) -> list[Check]:
         checks.append(check_migrations(conn))
         if checks[-1].ok:
             checks += [check_audit_chain(conn), check_counts(conn)]
+            if data_dir is not None:
+                checks.append(check_artifact_files(conn, data_dir))
     except sqlite3.Error as exc:
         checks.append(Check("database", False, f"{db_path}: {exc}"))
     finally:
@@ -174,6 +189,6 @@ def run_checks(settings: Settings) -> list[Check]:
     """Every check, in the order an operator would fix them."""
     return [
         check_data_dir(settings.data_dir),
-        *database_checks(settings.db_path),
+        *database_checks(settings.db_path, settings.data_dir),
         *github_checks(settings),
     ]

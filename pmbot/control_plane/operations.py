@@ -6,8 +6,9 @@ all of them in ONE transaction, so no process sees a registered repo
 without its first sync request, or a removed one with cached rows:
 
 - add: `repo.added`, then a sync request (the initial import).
-- remove: the repo's cache and schedule rows go, then `repo.removed`; its
-  history stays in the log.
+- remove: refused (409) while the repo has runs that are not finished;
+  otherwise the repo's cache and schedule rows go, then `repo.removed`; its
+  history, its finished runs and their artifacts stay.
 - request sync: `sync.requested`, then a sync request any worker picks up.
 - reset cache: cached issues/PRs, search entries, ETags and resume state go
   (`cache.store.reset_cache`), `cache.reset` is recorded (its projection
@@ -23,6 +24,7 @@ from pmbot.control_plane import audit, registry
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import transaction
+from pmbot.control_plane.orchestration import runs
 from pmbot.control_plane.registry import DEFAULT_WORKSPACE_ID, Repo
 from pmbot.control_plane.sync import schedule
 
@@ -48,6 +50,7 @@ def remove_repo(conn: sqlite3.Connection, repo_id: int, *, actor: str = "operato
     """Unregister a repo and drop its cache and operational rows; its history stays."""
     with transaction(conn):
         registry.get_repo(conn, repo_id)  # RepoNotFound before anything is deleted
+        runs.refuse_if_active_runs(conn, repo_id)
         cache.reset_cache(conn, [repo_id])
         schedule.delete_schedule(conn, repo_id)
         return registry.remove_repo(conn, repo_id, actor=actor)

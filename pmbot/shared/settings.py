@@ -119,6 +119,10 @@ class Settings:
     port: int = 8000
     allowed_hosts: tuple[str, ...] = ()
     log_level: str = "INFO"
+    run_max_total_tokens: int = 200_000
+    run_max_tool_calls: int = 50
+    run_max_wall_seconds: int = 1800
+    artifact_max_bytes: int = 50 * 1024 * 1024
 
     @property
     def token_present(self) -> bool:
@@ -160,6 +164,10 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "PMBOT_PORT": ("port", _port),
     "PMBOT_ALLOWED_HOSTS": ("allowed_hosts", _allowed_hosts),
     "PMBOT_LOG_LEVEL": ("log_level", _log_level),
+    "PMBOT_RUN_MAX_TOTAL_TOKENS": ("run_max_total_tokens", _positive_int),
+    "PMBOT_RUN_MAX_TOOL_CALLS": ("run_max_tool_calls", _positive_int),
+    "PMBOT_RUN_MAX_WALL_SECONDS": ("run_max_wall_seconds", _positive_int),
+    "PMBOT_ARTIFACT_MAX_BYTES": ("artifact_max_bytes", _positive_int),
 }
 
 

@@ -11,6 +11,8 @@ const PAGE_SIZE = 50;
 const EVENT_TYPES = [
   "workspace.created", "repo.added", "repo.removed", "repo.renamed", "sync.requested",
   "sync.page_committed", "sync.completed", "sync.failed", "sync.reconciled", "cache.reset",
+  "context_pack.taken", "run.planned", "run.edited", "run.approved", "run.rejected", "run.cancelled",
+  "run.started", "run.interrupted", "interrupt.decided", "artifact.stored", "run.finished",
 ];
 
 export function render(main) {

@@ -53,17 +53,24 @@ _ERROR_CODES = {
 
 
 def create_app(
-    settings: Settings, *, db_path: Path, github_client_factory: Callable | None = None
+    settings: Settings,
+    *,
+    db_path: Path,
+    github_client_factory: Callable | None = None,
+    executor: Any = None,
 ) -> Bottle:
     """The API and UI app over the DB at `db_path` (already migrated by the caller).
 
     `github_client_factory(settings, **options)` builds the discovery client
     (default `GitHubClient.from_settings`; tests pass one aimed at a fake).
+    `executor` receives interrupt decisions and cancellations (v7: none; tests
+    attach a scripted one).
     """
     app = Bottle()
     app.router.add_filter("id", lambda _conf: (ID_PATTERN, int, str))
     db = ThreadConnections(db_path)
-    handlers = Handlers(settings, db, github_client_factory or GitHubClient.from_settings)
+    client_factory = github_client_factory or GitHubClient.from_settings
+    handlers = Handlers(settings, db, client_factory, executor)
     app.install(db)
     app.install(_map_errors)
     hosts = HostAllowlist(settings.allowed_hosts)

@@ -20,6 +20,7 @@ from pmbot.control_plane.api import discovery, openapi
 from pmbot.control_plane.api import parsers as p
 from pmbot.control_plane.api.connections import ThreadConnections
 from pmbot.control_plane.api.problems import invalid_field
+from pmbot.control_plane.api.run_handlers import RUN_ROUTES, RunHandlers
 from pmbot.control_plane.audit.verify import verify
 from pmbot.control_plane.cache import ISSUES, PRS, Kind, browse
 from pmbot.control_plane.github import status as github_status
@@ -49,6 +50,7 @@ ROUTES = (
     ("GET", "/api/audit", "audit_get"),
     ("GET", "/api/audit/head", "audit_head_get"),
     ("GET", "/api/audit/verify", "audit_verify_get"),
+    *RUN_ROUTES,
     ("GET", "/api/openapi.json", "openapi_get"),
     ("GET", "/healthz", "healthz_get"),
     ("GET", "/", "index_get"),
@@ -56,15 +58,24 @@ ROUTES = (
 )
 
 
-class Handlers:
-    """The API's handlers, bound to one app's settings and connections."""
+class Handlers(RunHandlers):
+    """The API's handlers, bound to one app's settings and connections.
+
+    `executor`, when given, is an Executor (Protocol of the execution plane) that
+    decisions and cancellations are passed on to; v7 serves without one.
+    """
 
     def __init__(
-        self, settings: Settings, db: ThreadConnections, github_client_factory: Callable
+        self,
+        settings: Settings,
+        db: ThreadConnections,
+        github_client_factory: Callable,
+        executor: Any = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.github_client_factory = github_client_factory
+        self.executor = executor
         self._github_client = None
 
     def _params(self) -> dict[str, str]:

@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 from pmbot import __version__
+from pmbot.control_plane.orchestration.states import STATES as RUN_STATES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -54,6 +55,102 @@ _PAGE = {
     "type": "object",
     "required": ["items", "next"],
     "properties": {"items": {"type": "array"}, "next": {"type": ["string", "null"]}},
+}
+
+_RUN_DETAIL = _json(_ref("RunDetail"))
+_RUN_PATHS: dict[str, dict[str, Any]] = {
+    "/api/runs": {
+        "get": _op(
+            "Runs, newest first, keyset-paged (filters: repo_id, state)",
+            _json(_ref("RunPage")),
+            params=("RunsRepoId", "RunState", "RunsLimit", "Cursor"),
+            errors=(422,),
+        ),
+        "post": _op(
+            "Create a plan (a draft run) from a partial AgentRunSpec v2; 422 lists every problem",
+            _json(_ref("RunDetail"), "Created"),
+            body="NewRun",
+            errors=(*_WRITE_ERRORS, 404, 409),
+            status="201",
+        ),
+    },
+    "/api/runs/{run_id}": {
+        "get": _op(
+            "A run: spec, state, context pack, interrupts, artifacts, audit events",
+            _RUN_DETAIL,
+            params=("RunId",),
+            errors=(404,),
+        ),
+        "patch": _op(
+            "Edit a draft (goal, inputs, graph, budget, tools); 409 once approved",
+            _RUN_DETAIL,
+            params=("RunId",),
+            body="RunEdit",
+            errors=(*_WRITE_ERRORS, 404, 409),
+        ),
+    },
+    "/api/runs/{run_id}/approve": {
+        "post": _op(
+            "Approve a draft", _RUN_DETAIL, params=("RunId",), errors=(*_WRITE_ERRORS, 404, 409)
+        )
+    },
+    "/api/runs/{run_id}/reject": {
+        "post": _op(
+            "Reject a draft, with a reason",
+            _RUN_DETAIL,
+            params=("RunId",),
+            body="Reason",
+            errors=(*_WRITE_ERRORS, 404, 409),
+        )
+    },
+    "/api/runs/{run_id}/cancel": {
+        "post": _op(
+            "Cancel a run that is not final (an optional reason)",
+            _RUN_DETAIL,
+            params=("RunId",),
+            errors=(*_WRITE_ERRORS, 404, 409),
+        )
+    },
+    "/api/interrupts/{interrupt_id}/decision": {
+        "post": _op(
+            "Decide a pending interrupt once: approve, reject or edit",
+            _json({"type": "object", "description": "RunInterrupt v1, decided"}),
+            params=("InterruptId",),
+            body="Decision",
+            errors=(*_WRITE_ERRORS, 404, 409),
+        )
+    },
+    "/api/artifacts/{artifact_id}": {
+        "get": _op(
+            "A RunArtifact v1 document plus content_url",
+            _json({"type": "object"}),
+            params=("ArtifactId",),
+            errors=(404,),
+        )
+    },
+    "/api/artifacts/{artifact_id}/content": {
+        "get": _op(
+            "The artifact's bytes as a download (allowlisted media type, nosniff)",
+            {"description": "The bytes (Content-Disposition: attachment)"},
+            params=("ArtifactId",),
+            errors=(404,),
+        )
+    },
+    "/api/repos/{repo_id}/context-packs": {
+        "post": _op(
+            "Snapshot the repo's cached open issues and PRs (no GitHub request)",
+            _json(_ref("ContextPack"), "Created"),
+            params=("RepoId",),
+            errors=(403, 404),
+            status="201",
+        )
+    },
+    "/api/graphs": {
+        "get": _op(
+            "The known graphs and the budget defaults (the New plan form)",
+            _json({"type": "object", "required": ["items", "budget_defaults"]}),
+        )
+    },
 }
 
 _PATHS: dict[str, dict[str, Any]] = {
@@ -178,6 +275,7 @@ _PATHS: dict[str, dict[str, Any]] = {
             errors=(422,),
         )
     },
+    **_RUN_PATHS,
     "/api/openapi.json": {"get": _op("This document", _json({"type": "object"}))},
     "/healthz": {"get": _op("Liveness and DB check", _json({"type": "object"}))},
     "/": {"get": _op("The UI", {"description": "index.html"})},
@@ -220,6 +318,12 @@ _PARAMETERS = {
     "Type": _param("type", "query", {"type": "string"}, "an event type, e.g. repo.added"),
     "AfterSeq": _param("after_seq", "query", {"type": "integer", "minimum": 0}),
     "AnchorHead": _param("head", "query", {"type": "string"}, "SEQ:HASH recorded elsewhere"),
+    "RunId": _param("run_id", "path", {"type": "string"}),
+    "InterruptId": _param("interrupt_id", "path", {"type": "string"}),
+    "ArtifactId": _param("artifact_id", "path", {"type": "string"}),
+    "RunsRepoId": _param("repo_id", "query", _ID),
+    "RunState": _param("state", "query", {"type": "string", "enum": list(RUN_STATES)}),
+    "RunsLimit": _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200}),
 }
 
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -243,6 +347,25 @@ _SCHEMAS = {
             "repo_id": {"type": "integer"},
             "request_id": {"type": "string"},
             "reset_at": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "description": "422 from the runs routes: every problem with its JSON path",
+                "items": {
+                    "type": "object",
+                    "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
+                },
+            },
+            "state": {"type": "string", "description": "409: the current state"},
+            "allowed": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "409 illegal transition: the states allowed next",
+            },
+            "run_ids": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "409 on removing a repo: its runs that are not final",
+            },
         },
     },
     "Workspace": {"type": "object", "required": ["workspace_id", "name", "created_at"]},
@@ -294,6 +417,86 @@ _SCHEMAS = {
     },
     "Head": {"type": "object", "properties": {"seq": {"type": "integer"}, "hash": {}}},
     "Verify": {"type": "object", "required": ["ok", "checked", "first_bad_seq"]},
+    "RunSummary": {
+        "type": "object",
+        "required": ["run_id", "state", "repo_id", "repo", "goal", "graph_id", "created_at"],
+        "properties": {
+            "run_id": {"type": "string"},
+            "state": {"type": "string", "enum": list(RUN_STATES)},
+            "repo_id": _ID,
+            "repo": {"type": "string"},
+            "goal": {"type": "string"},
+            "graph_id": {"type": "string"},
+            "thread_id": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "state_reason": {"type": ["string", "null"]},
+            "pending_interrupts": {"type": "integer"},
+            "allowed_transitions": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "RunDetail": {
+        "allOf": [
+            _ref("RunSummary"),
+            {
+                "type": "object",
+                "required": ["spec", "context_pack", "interrupts", "artifacts", "events"],
+                "properties": {
+                    "spec": {"type": "object", "description": "AgentRunSpec v2"},
+                    "context_pack": {"type": ["object", "null"]},
+                    "interrupts": {"type": "array", "items": {"type": "object"}},
+                    "artifacts": {"type": "array", "items": {"type": "object"}},
+                    "events": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+        ]
+    },
+    "RunPage": {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {
+            "items": {"type": "array", "items": _ref("RunSummary")},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    },
+    "NewRun": {
+        "type": "object",
+        "description": "A partial AgentRunSpec v2; the server fills the rest",
+        "required": ["goal", "execution"],
+        "properties": {
+            "run_id": {"type": "string"},
+            "goal": {"type": "string", "maxLength": 10000},
+            "inputs": {"type": "object"},
+            "execution": {"type": "object"},
+            "context_pack_id": {"type": "string"},
+        },
+    },
+    "RunEdit": {
+        "type": "object",
+        "properties": {
+            "goal": {"type": "string", "maxLength": 10000},
+            "inputs": {"type": "object"},
+            "execution": {"type": "object"},
+        },
+    },
+    "Reason": {
+        "type": "object",
+        "required": ["reason"],
+        "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 2000}},
+    },
+    "Decision": {
+        "type": "object",
+        "required": ["decision"],
+        "properties": {
+            "decision": {"type": "string", "enum": ["approve", "reject", "edit"]},
+            "comment": {"type": "string"},
+            "edited_payload": {"type": "object"},
+        },
+    },
+    "ContextPack": {
+        "type": "object",
+        "required": ["pack_id", "repo_id", "sha256", "issues", "prs", "taken_at", "uri"],
+    },
 }
 
 

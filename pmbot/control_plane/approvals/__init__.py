@@ -1,2 +1,1 @@
-"""Approval decisions on run interrupts (v8): the operator approves, rejects or edits
-what a paused LangGraph run proposes. Empty in v7."""
+"""Decisions on run interrupts: the operator approves, rejects or edits what a run proposes."""

@@ -187,6 +187,115 @@ class CacheReset(AuditEvent):
     repo_ids: list[int]
 
 
+# -- runs (issue 12): one aggregate per run, keyed by run_id -------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunEvent(AuditEvent):
+    """Base of the run events: aggregate `run`, identified by `run_id`."""
+
+    aggregate = "run"
+    id_field = "run_id"
+    run_id: str
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class RunPlanned(RunEvent):
+    """A plan (a run in `draft`): its normalised AgentRunSpec v2 and context pack."""
+
+    type = "run.planned"
+    repo_id: int
+    spec: dict[str, Any]
+    context_pack_id: str | None = None
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class RunEdited(RunEvent):
+    type = "run.edited"
+    spec: dict[str, Any]
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class RunApproved(RunEvent):
+    type = "run.approved"
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class RunRejected(RunEvent):
+    type = "run.rejected"
+    reason: str
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class RunCancelled(RunEvent):
+    type = "run.cancelled"
+    reason: str | None = None
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class RunStarted(RunEvent):
+    type = "run.started"
+    thread_id: str
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class RunInterrupted(RunEvent):
+    """The executor raised a RunInterrupt v1 (pending); the run waits."""
+
+    type = "run.interrupted"
+    interrupt: dict[str, Any]
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class InterruptDecided(RunEvent):
+    """The operator's answer: `status` approved | rejected | edited, and the decision."""
+
+    type = "interrupt.decided"
+    interrupt_id: str
+    status: str
+    decision: dict[str, Any]
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class ArtifactStored(RunEvent):
+    """A RunArtifact v1 document; its bytes are already in the content-addressed store."""
+
+    type = "artifact.stored"
+    artifact: dict[str, Any]
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class RunFinished(RunEvent):
+    type = "run.finished"
+    outcome: str
+    reason: str | None = None
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class ContextPackTaken(AuditEvent):
+    """A snapshot of a repo's cached open items, stored as a content-addressed file."""
+
+    type = "context_pack.taken"
+    repo_id: int
+    pack_id: str
+    sha256: str
+    uri: str
+    size_bytes: int
+    issues: int
+    prs: int
+
+
 EVENT_TYPES = tuple(EVENT_CLASSES)
 
 

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from pmbot.control_plane.audit import run_projections
 from pmbot.control_plane.audit.events import (
     COUNT_KEYS,
     EVENT_CLASSES,
@@ -29,11 +30,14 @@ from pmbot.control_plane.audit.events import (
 )
 from pmbot.shared.kind import KINDS
 
-# The tables this module owns, in an order safe for deleting (children first).
-PROJECTED_TABLES = ("repo_counts", "repo_sync_state", "repos", "workspaces")
+# The tables this module owns, in an order safe for deleting (children first),
+# then the run tables of `run_projections` (registered in the same dispatch).
+PROJECTED_TABLES = (
+    "repo_counts", "repo_sync_state", "repos", "workspaces", *run_projections.PROJECTED_TABLES
+)  # fmt: skip
 
 Applier = Callable[[sqlite3.Connection, Any], None]
-_APPLIERS: dict[type[AuditEvent], Applier] = {}
+_APPLIERS: dict[type[AuditEvent], Applier] = dict(run_projections.APPLIERS)
 
 
 def _applies(event_class: type[AuditEvent]) -> Callable[[Applier], Applier]:

@@ -159,6 +159,19 @@ def _filters(
     return " AND ".join(where), values
 
 
+def open_items(conn: sqlite3.Connection, repo_id: int, kind: Kind) -> sqlite3.Cursor:
+    """Open, not gone, items by number: (number, title, labels_json, state, updated_at,
+    JSON array [assignees, body]) — what a context pack holds of each."""
+    return conn.execute(
+        f"SELECT {kind.number}, title, labels_json, state, updated_at,"
+        # Two paths in one call: the payload is parsed once, not twice.
+        " json_extract(payload_json, '$.assignees', '$.body')"
+        f" FROM {kind.table} WHERE repo_id = ? AND state = 'open' AND gone IS NULL"
+        f" ORDER BY {kind.number}",
+        (repo_id,),
+    )
+
+
 def get_item_payload(conn: sqlite3.Connection, repo_id: int, kind: Kind, number: int) -> str:
     """The raw cached JSON of one item, as GitHub sent it (gone items included)."""
     row = conn.execute(

@@ -1,2 +1,1 @@
-"""Context packs (v8): the repo facts a run starts from, built from the local cache.
-Empty in v7."""
+"""Context packs: the repo facts a plan starts from, snapshotted from the local cache."""

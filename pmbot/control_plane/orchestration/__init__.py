@@ -1,2 +1,1 @@
-"""Run lifecycle and scheduling across tasks (v8 runs, v9 orchestration).
-Empty in v7."""
+"""Runs: plans, their lifecycle (the state machine), and the executor port."""
