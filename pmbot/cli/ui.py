@@ -15,6 +15,7 @@ import threading
 from pmbot.cli.checks import listen, port_number
 from pmbot.control_plane.api.proxy import ProxyConfigError, Upstream, create_proxy_app
 from pmbot.control_plane.api.security import HostAllowlist
+from pmbot.shared.logs import setup_console_logging
 from pmbot.shared.resources import static_dir
 from pmbot.shared.settings import Settings
 
@@ -37,9 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_ui(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_console_logging(settings.log_level)
     try:
         upstream = Upstream.parse(args.api_url or f"http://127.0.0.1:{settings.port}")
     except ProxyConfigError as exc:
