@@ -46,15 +46,18 @@ TEST_PORT = 8000
 
 @pytest.fixture(autouse=True)
 def _fresh_pmbot_logging() -> Iterator[None]:
-    """Undo `setup_logging` after each test: its handlers hold files and captured
-    streams, and `propagate=False` would hide later tests' records from caplog."""
+    """Undo `setup_logging` after each test (the `pmbot` and `waitress` loggers): its
+    handlers hold files and captured streams, and `propagate=False` would hide later
+    tests' records from caplog."""
     yield
-    root = logging.getLogger("pmbot")
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-        handler.close()
-    root.propagate = True
-    root.setLevel(logging.NOTSET)
+    for name in ("pmbot", "waitress"):
+        root = logging.getLogger(name)
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+            handler.close()
+        root.propagate = True
+        root.setLevel(logging.NOTSET)
+    logging.getLogger("waitress.queue").filters.clear()
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import pytest
@@ -34,7 +36,7 @@ def test_add_list_status_remove(env, capsys):
 
     assert main(["repos", "remove", "octo/hello"]) == 0
     assert "removed Octo/Hello" in capsys.readouterr().out
-    assert main(["status", "--json"]) == 0
+    assert main(["repos", "list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
 
     conn = open_database(env.db_path)
@@ -49,11 +51,44 @@ def test_user_errors_are_one_line_and_exit_nonzero(env, capsys):
     assert main(["repos", "add", "OCTO/X"]) == 2
     err = capsys.readouterr().err
     assert "pmbot: " in err and "Traceback" not in err and "already registered" in err
-    assert main(["repos", "remove", "octo/missing"]) == 1
-    assert main(["status", "octo/missing"]) == 1
+    assert main(["repos", "remove", "octo/missing"]) == 2
+    assert main(["status", "octo/missing"]) == 2
     assert "not tracked" in capsys.readouterr().err
 
 
 def test_empty_list_says_what_to_do(env, capsys):
     assert main(["repos", "list"]) == 0
     assert "pmbot repos add owner/name" in capsys.readouterr().out
+
+
+def test_list_is_one_line_per_repo_and_status_the_detail_of_one(env, capsys):
+    for name in ("octo/one", "octo/two"):
+        assert main(["repos", "add", name, "--branch", "main"]) == 0
+    conn = open_database(env.db_path)
+    conn.execute("UPDATE repos SET last_error = 'boom', last_error_code = 'server_error'")
+    conn.commit()
+    conn.close()
+    capsys.readouterr()
+
+    assert main(["repos", "list"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert main(["status", "octo/one"]) == 0
+    detail = capsys.readouterr().out.splitlines()
+
+    assert len(listing) == 3 and listing[0].split()[:3] == ["ID", "REPO", "STATUS"]
+    assert [line.split()[1] for line in listing[1:]] == ["octo/one", "octo/two"]
+    assert detail[0] == "octo/one (id 1)"
+    facts = dict(line.strip().split(": ", 1) for line in detail[1:])
+    assert facts["default branch"].strip() == "main"
+    assert facts["last sync"].strip() == "never"
+    assert facts["last error"].strip() == "boom (server_error)"
+    assert facts["issues"].strip() == "0 open, 0 closed"
+    assert "list one line per tracked repo" in _help(["repos"])
+    assert "status the detail of one repo" in _help([])
+
+
+def _help(path: list[str]) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+        main([*path, "--help"])
+    return " ".join(out.getvalue().split())

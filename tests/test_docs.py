@@ -6,11 +6,13 @@ import contextlib
 import io
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from pmbot.cli import build_parser
+from tests.readme_commands import everyday_commands
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKDOWN = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
@@ -114,6 +116,29 @@ def test_the_runbook_covers_what_an_operator_needs() -> None:
         "database is locked",
     ):
         assert needed in text, needed
+
+
+def test_the_readme_table_shows_every_cli_command() -> None:
+    table = " ".join(everyday_commands((ROOT / "README.md").read_text()))
+    commands = build_parser()._subparsers._group_actions[0].choices
+
+    assert [name for name in commands if f"pmbot {name}" not in table] == []
+
+
+def test_both_docs_say_how_to_get_pmbot_on_the_path() -> None:
+    for doc in COMMAND_DOCS:
+        assert "source .venv/bin/activate" in doc.read_text(), doc.name
+    runbook = (ROOT / "docs" / "runbooks" / "first-local-setup.md").read_text()
+    assert "\npython -m pmbot" not in runbook, "bare `python -m pmbot` needs the venv's python"
+
+
+def test_the_runbook_backup_folder_is_git_ignored() -> None:
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "backups/pm_bot-2024-06-03.sqlite3"], cwd=ROOT
+    )
+    assert ignored.returncode == 0, "add /backups/ to .gitignore"
 
 
 def test_the_command_finder_sees_commands_and_ignores_paths() -> None:

@@ -9,6 +9,7 @@ import sys
 import time
 import tomllib
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,20 @@ def test_every_package_in_the_tree_is_listed_for_the_wheel():
     assert {"pmbot.migrations", "pmbot.static"} <= listed
 
 
+def test_every_folder_of_static_files_is_listed_for_the_wheel():
+    listed = set(
+        tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    folders = {
+        ".".join(("pmbot", top, *folder.relative_to(REPO_ROOT / top).parts))
+        for top in ("static", "migrations")
+        for folder in [REPO_ROOT / top, *(REPO_ROOT / top).rglob("*")]
+        if folder.is_dir() and folder.name != "__pycache__"
+    }
+
+    assert folders <= listed, f"add to pyproject.toml packages: {sorted(folders - listed)}"
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -40,11 +55,37 @@ def _run(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def installed_pmbot(tmp_path_factory) -> Path:
-    """A fresh venv with the built wheel installed; returns its `pmbot` script."""
+def built_wheel(tmp_path_factory) -> tuple[Path, str]:
+    """The wheel built from the checkout, and everything the build printed."""
     work = tmp_path_factory.mktemp("wheel")
-    _run(sys.executable, "-m", "pip", "wheel", str(REPO_ROOT), "--no-deps", "-q", "-w", str(work))
-    wheel = next(work.glob("pmbot-*.whl"))
+    build = _run(
+        sys.executable, "-m", "pip", "wheel", str(REPO_ROOT), "--no-deps", "-v", "-w", str(work)
+    )
+    return next(work.glob("pmbot-*.whl")), build.stdout + build.stderr
+
+
+@pytest.mark.slow
+def test_the_wheel_builds_without_packaging_warnings_and_holds_every_static_file(built_wheel):
+    wheel, output = built_wheel
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+
+    assert "absent from the `packages` configuration" not in output
+    assert "absent from the packages configuration" not in output
+    static = {
+        "pmbot/static/" + p.relative_to(REPO_ROOT / "static").as_posix()
+        for p in (REPO_ROOT / "static").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert {"pmbot/static/pages/repos.js", "pmbot/static/pages/org_picker.js"} <= static
+    assert static <= names, sorted(static - names)
+
+
+@pytest.fixture(scope="module")
+def installed_pmbot(built_wheel, tmp_path_factory) -> Path:
+    """A fresh venv with the built wheel installed; returns its `pmbot` script."""
+    wheel, _ = built_wheel
+    work = tmp_path_factory.mktemp("venv")
     venv = work / "venv"
     _run(sys.executable, "-m", "venv", str(venv))
     _run(str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel))

@@ -225,6 +225,8 @@ def test_add_from_org_marks_tracked_repos(ui, server):
     tracked = page.locator('.org-repo[data-full-name="acme/widgets"]')
     expect(tracked.locator(".badge")).to_have_text("tracked")
     expect(tracked.locator("input")).to_be_disabled()
+    # GitHub's open_issues_count includes open PRs; the text must not call them all issues.
+    expect(tracked.locator(".muted")).to_have_text(re.compile(r"^ [\d,]+ open issues and PRs$"))
     page.locator('.org-repo[data-full-name="acme/gadgets"] input').check()
     ui.screenshot("07-repos-add-from-org")
     page.get_by_role("button", name="Add selected").click()

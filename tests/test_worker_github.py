@@ -343,7 +343,7 @@ def test_pmbot_sync_does_not_collide_with_a_worker_holding_the_lease(env, conn, 
 
 def test_pmbot_sync_unknown_repo(env, conn, capsys):
     assert main(["sync", "acme/unknown"]) == 2
-    assert "not registered" in capsys.readouterr().err
+    assert "not tracked" in capsys.readouterr().err
 
 
 # -- worker processes ----------------------------------------------------------------------

@@ -3,7 +3,9 @@
 Each command lives in a small module under `pmbot/cli/` that registers its
 subparser; a command function takes the parsed args and returns an exit
 code. Errors a user can fix (bad settings, unwritable data dir, refused
-migrations) print one line to stderr and exit 2, never a traceback.
+migrations, a bad argument, a repo that is not tracked, a port in use) print
+one line to stderr and exit 2, never a traceback; exit 1 means the command ran
+and found or hit a problem (a failed sync, a broken audit chain).
 """
 
 from __future__ import annotations
@@ -16,12 +18,11 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from pmbot import __version__
-from pmbot.control_plane.artifacts.store import ArtifactStoreError
-from pmbot.control_plane.context.packs import ContextPackError
+from pmbot.cli.checks import ListenError
 from pmbot.control_plane.db import MigrationError, open_database
-from pmbot.control_plane.orchestration.errors import RunError
-from pmbot.control_plane.registry import RegistryError, ensure_default_workspace
+from pmbot.control_plane.registry import ensure_default_workspace
 from pmbot.shared.datadir import DataDirError, ensure_layout
+from pmbot.shared.errors import ServiceError
 from pmbot.shared.logs import setup_logging
 from pmbot.shared.settings import Settings, SettingsError
 
@@ -35,10 +36,7 @@ COMMAND_MODULES = (
     "pmbot.cli.sync",
     "pmbot.cli.runs",
 )
-USER_ERRORS = (
-    SettingsError, DataDirError, MigrationError, RegistryError,
-    RunError, ContextPackError, ArtifactStoreError,
-)  # fmt: skip
+USER_ERRORS = (SettingsError, DataDirError, MigrationError, ServiceError, ListenError)
 
 
 def start(process: str) -> tuple[Settings, sqlite3.Connection]:
@@ -66,8 +64,24 @@ def session(process: str) -> Iterator[tuple[Settings, sqlite3.Connection]]:
         conn.close()
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that an unknown `-x/y` (a '/' in it) is an argument, not an option.
+
+    So `pmbot repos add -x/y` reaches the repo-name check, which names the bad
+    value, instead of argparse's "the following arguments are required". Other
+    unknown options stay errors (`backup --forse` must not name a file).
+    """
+
+    def _parse_optional(self, arg_string: str):  # argparse's hook; see the class docstring
+        found = super()._parse_optional(arg_string)
+        # Python 3.11 returns (action, option, arg); 3.12+ a list of such tuples.
+        first = found[0] if isinstance(found, list) else found
+        unknown = found is not None and first[0] is None
+        return None if unknown and "/" in arg_string else found
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pmbot", description="Local-first control plane over a cached view of GitHub."
     )
     parser.add_argument("--version", action="version", version=f"pmbot {__version__}")

@@ -7,6 +7,7 @@ import json
 import sys
 
 from pmbot.cli import session
+from pmbot.cli.checks import whole_number
 from pmbot.control_plane import audit
 from pmbot.control_plane.audit import rebuild, verify
 from pmbot.control_plane.audit.events import EVENT_TYPES, StoredEvent, canonical_json
@@ -29,7 +30,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         func=run_head
     )
     tail = actions.add_parser("tail", help="show the newest events, oldest first")
-    tail.add_argument("-n", type=int, default=20, metavar="N", help="how many (default 20)")
+    tail.add_argument(
+        "-n", type=whole_number(0), default=20, metavar="N", help="how many (default 20)"
+    )
     tail.add_argument("--repo", metavar="OWNER/NAME", help="only this repo's events")
     tail.add_argument("--type", choices=EVENT_TYPES, help="only events of this type")
     tail.add_argument("--json", action="store_true", help="one JSON object per line")

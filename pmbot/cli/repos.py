@@ -1,17 +1,18 @@
 """`pmbot repos add|list|remove` and `pmbot status`: the registry on the DB, no server needed.
 
 They call the same services as the API, so a repo added here is picked up
-by a running worker like one added in the UI.
+by a running worker like one added in the UI. `repos list` prints one line
+per repo; `status owner/name` prints everything pmbot knows about one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from pmbot.cli import session
-from pmbot.control_plane import operations, registry, repo_status
+from pmbot.cli.checks import repo_name, tracked_repo
+from pmbot.control_plane import operations, repo_status
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -21,71 +22,100 @@ def register(commands: argparse._SubParsersAction) -> None:
     add.add_argument("full_name", help="owner/name or a github.com URL")
     add.add_argument("--branch", help="default branch, if you want it recorded")
     add.set_defaults(func=run_add)
-    listing = actions.add_parser("list", help="list tracked repos")
+    listing = actions.add_parser(
+        "list", help="one line per tracked repo (`pmbot status owner/name` for the detail)"
+    )
     listing.add_argument("--json", action="store_true", help="print JSON")
-    listing.set_defaults(func=run_status, full_name=None)
+    listing.set_defaults(func=run_list)
     remove = actions.add_parser("remove", help="stop tracking a repo and drop its cache")
     remove.add_argument("full_name", help="owner/name")
     remove.set_defaults(func=run_remove)
 
-    status_parser = commands.add_parser("status", help="sync status of every repo, or one")
-    status_parser.add_argument("full_name", nargs="?", help="owner/name")
+    status_parser = commands.add_parser(
+        "status", help="the detail of one repo (`pmbot repos list` for one line per repo)"
+    )
+    status_parser.add_argument("full_name", metavar="owner/name", help="a tracked repo")
     status_parser.add_argument("--json", action="store_true", help="print JSON")
     status_parser.set_defaults(func=run_status)
 
 
 def run_add(args: argparse.Namespace) -> int:
+    name = repo_name(args.full_name)
     with session("cli") as (_, conn):
-        repo = operations.add_repo(conn, args.full_name, args.branch)
+        repo = operations.add_repo(conn, name, args.branch)
     print(f"added {repo.full_name} (id {repo.repo_id}); the worker will import it")
     return 0
 
 
 def run_remove(args: argparse.Namespace) -> int:
     with session("cli") as (_, conn):
-        repo = _find(conn, args.full_name)
-        if repo is None:
-            return 1
+        repo = tracked_repo(conn, args.full_name)
         operations.remove_repo(conn, repo.repo_id)
     print(f"removed {repo.full_name} and its cached items (its audit history stays)")
     return 0
 
 
-def run_status(args: argparse.Namespace) -> int:
+def run_list(args: argparse.Namespace) -> int:
     with session("cli") as (_, conn):
-        if args.full_name:
-            repo = _find(conn, args.full_name)
-            if repo is None:
-                return 1
-            rows = [repo_status.repo_status(conn, repo.repo_id)]
-        else:
-            rows = repo_status.list_statuses(conn)
+        rows = repo_status.list_statuses(conn)
     if args.json:
-        print(json.dumps(rows if not args.full_name else rows[0], indent=2))
+        print(json.dumps(rows, indent=2))
+    elif not rows:
+        print("no repos yet; add one with `pmbot repos add owner/name`")
     else:
-        _print_table(rows)
+        print(
+            f"{'ID':>4}  {'REPO':<40} {'STATUS':<12} {'ISSUES o/c':>12} {'PRS o/c':>10}  LAST SYNC"
+        )
+        for row in rows:
+            print(_list_line(row))
     return 0
 
 
-def _find(conn, full_name: str) -> registry.Repo | None:
-    repo = registry.find_repo(conn, registry.parse_full_name(full_name))
-    if repo is None:
-        print(f"pmbot: {full_name} is not tracked (see `pmbot repos list`)", file=sys.stderr)
-    return repo
+def run_status(args: argparse.Namespace) -> int:
+    with session("cli") as (_, conn):
+        row = repo_status.repo_status(conn, tracked_repo(conn, args.full_name).repo_id)
+    if args.json:
+        print(json.dumps(row, indent=2))
+    else:
+        print("\n".join(detail_lines(row)))
+    return 0
 
 
-def _print_table(rows: list[dict]) -> None:
-    if not rows:
-        print("no repos yet; add one with `pmbot repos add owner/name`")
-        return
-    print(f"{'ID':>4}  {'REPO':<40} {'STATUS':<12} {'ISSUES o/c':>12} {'PRS o/c':>10}  LAST SYNC")
-    for row in rows:
-        counts = row["counts"]
-        issues = f"{counts['issues_open']}/{counts['issues_closed']}"
-        prs = f"{counts['prs_open']}/{counts['prs_closed']}"
-        print(
-            f"{row['repo_id']:>4}  {row['full_name']:<40} {row['status']:<12} {issues:>12}"
-            f" {prs:>10}  {row['last_sync_at'] or 'never'}"
+def _list_line(row: dict) -> str:
+    counts = row["counts"]
+    issues = f"{counts['issues_open']}/{counts['issues_closed']}"
+    prs = f"{counts['prs_open']}/{counts['prs_closed']}"
+    return (
+        f"{row['repo_id']:>4}  {row['full_name']:<40} {row['status']:<12} {issues:>12}"
+        f" {prs:>10}  {row['last_sync_at'] or 'never'}"
+    )
+
+
+def detail_lines(row: dict) -> list[str]:
+    """`pmbot status owner/name`: one `label: value` line per fact about the repo."""
+    counts, cursors, progress = row["counts"], row["cursors"], row["progress"]
+    facts = [
+        ("status", row["status"]),
+        ("added", row["added_at"]),
+        ("default branch", row["default_branch"] or "not recorded"),
+        ("last sync", row["last_sync_at"] or "never"),
+        ("next sync", row["next_sync_at"] or "not scheduled"),
+        ("issues", f"{counts['issues_open']} open, {counts['issues_closed']} closed"),
+        ("pull requests", f"{counts['prs_open']} open, {counts['prs_closed']} closed"),
+        ("issues cursor", cursors["issues"] or "none yet"),
+        ("PRs cursor", cursors["prs"] or "none yet"),
+    ]
+    if progress:
+        facts.append(
+            (
+                "in progress",
+                f"{progress['items']} items, {progress['pages']} pages,"
+                f" {progress['requests']} requests",
+            )
         )
-        if row["last_error"]:
-            print(f"      error: {row['last_error']}")
+    if row["last_error"]:
+        code = f" ({row['last_error_code']})" if row["last_error_code"] else ""
+        facts.append(("last error", f"{row['last_error']}{code}"))
+    return [f"{row['full_name']} (id {row['repo_id']})"] + [
+        f"  {label + ':':<15} {value}" for label, value in facts
+    ]

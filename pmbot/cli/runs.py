@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pmbot.cli import session
+from pmbot.cli.checks import whole_number
 from pmbot.control_plane import registry
 from pmbot.control_plane.approvals import decisions
 from pmbot.control_plane.orchestration import runs
@@ -26,7 +27,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="list runs, newest first")
     listing.add_argument("--repo", help="only runs of owner/name")
     listing.add_argument("--state", choices=STATES, help="only runs in this state")
-    listing.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    listing.add_argument(
+        "--limit", type=whole_number(1, 500), default=50, help="how many, 1-500 (default 50)"
+    )
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(func=run_list)
 

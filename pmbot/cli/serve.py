@@ -13,8 +13,9 @@ import signal
 import threading
 
 from pmbot.cli import start
+from pmbot.cli.checks import listen, port_number, thread_count
 from pmbot.control_plane.api.app import create_app
-from pmbot.control_plane.api.server import DEFAULT_THREADS, ServerThread
+from pmbot.control_plane.api.server import DEFAULT_THREADS
 
 log = logging.getLogger("pmbot.serve")
 
@@ -22,8 +23,10 @@ log = logging.getLogger("pmbot.serve")
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("serve", help="serve the API and UI (and run the sync worker)")
     parser.add_argument("--host", help="address to bind (default PMBOT_HOST, 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port to bind (default PMBOT_PORT, 8000)")
-    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="HTTP threads")
+    parser.add_argument("--port", type=port_number, help="port to bind (default PMBOT_PORT, 8000)")
+    parser.add_argument(
+        "--threads", type=thread_count, default=DEFAULT_THREADS, help="HTTP threads"
+    )
     parser.add_argument("--no-worker", action="store_true", help="do not run the sync worker")
     parser.set_defaults(func=run_serve)
 
@@ -34,7 +37,18 @@ def run_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     app = create_app(settings, db_path=settings.db_path)
-    server = ServerThread(app, host=host, port=port, threads=args.threads)
+    try:
+        server = listen(
+            app,
+            host=host,
+            port=port,
+            threads=args.threads,
+            host_from="--host" if args.host else "PMBOT_HOST",
+            port_from="--port" if args.port is not None else "PMBOT_PORT",
+        )
+    except Exception:
+        app.close()
+        raise
     stop = _stop_on_signals()
     worker = None if args.no_worker else _start_worker(settings)
     server.start()

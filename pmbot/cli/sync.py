@@ -2,7 +2,8 @@
 
 `pmbot sync` takes each repo's lease like the worker does, so it never syncs
 a repo at the same time as a running worker; a repo leased elsewhere is
-reported as busy.
+reported as busy. Without a token it stops before opening the database: a
+missing token is the operator's to fix, not a sync failure to record.
 """
 
 from __future__ import annotations
@@ -15,15 +16,10 @@ import threading
 from typing import Any, TextIO
 
 from pmbot.cli import session, start
+from pmbot.cli.checks import positive_seconds, tracked_repo, whole_number
 from pmbot.control_plane.db import connect
 from pmbot.control_plane.github import status
-from pmbot.control_plane.registry import (
-    Repo,
-    RepoNotFound,
-    find_repo,
-    list_repos,
-    parse_full_name,
-)
+from pmbot.control_plane.registry import Repo, list_repos
 from pmbot.control_plane.sync.sync import failure_message
 from pmbot.control_plane.sync.worker import LEASE_SECONDS, SyncOutcome, Worker
 from pmbot.shared.settings import Settings
@@ -39,14 +35,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     worker.add_argument(
         "--max-age",
-        type=float,
+        type=positive_seconds,
         default=DEFAULT_MAX_AGE_SECONDS,
         metavar="S",
         help=f"with --check: the oldest acceptable heartbeat (default {DEFAULT_MAX_AGE_SECONDS})",
     )
     worker.add_argument(
         "--lease-seconds",
-        type=int,
+        type=whole_number(1),
         default=None,
         metavar="S",
         help=f"how long a repo lease outlives a crashed worker (default {LEASE_SECONDS})",
@@ -94,6 +90,18 @@ def check_worker(settings: Settings, max_age: float) -> int:
 
 
 def run_sync(args: argparse.Namespace) -> int:
+    if args.full_name and args.all:
+        print("pmbot sync: give owner/name or --all, not both", file=sys.stderr)
+        return 2
+    if not (args.full_name or args.all or args.reconcile):
+        print("pmbot sync: give owner/name, --all or --reconcile", file=sys.stderr)
+        return 2
+    if not Settings.from_env().token_present:
+        print(
+            "pmbot: GITHUB_TOKEN is not set; put a token in .env (nothing was synced)",
+            file=sys.stderr,
+        )
+        return 2
     with session("sync") as (settings, conn):
         repos = _chosen_repos(conn, args)
     worker = Worker(settings)
@@ -105,16 +113,9 @@ def run_sync(args: argparse.Namespace) -> int:
 
 
 def _chosen_repos(conn: sqlite3.Connection, args: argparse.Namespace) -> list[Repo]:
-    if args.full_name and args.all:
-        raise SystemExit("pmbot sync: give owner/name or --all, not both")
     if args.full_name:
-        repo = find_repo(conn, parse_full_name(args.full_name))
-        if repo is None:
-            raise RepoNotFound(f"{args.full_name} is not registered (add it with pmbot repos add)")
-        return [repo]
-    if args.all or args.reconcile:
-        return list_repos(conn)
-    raise SystemExit("pmbot sync: give owner/name, --all or --reconcile")
+        return [tracked_repo(conn, args.full_name)]
+    return list_repos(conn)
 
 
 def _sync_one(worker: Worker, repo: Repo, reconcile: bool) -> SyncOutcome:

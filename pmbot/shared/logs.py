@@ -2,6 +2,12 @@
 
 A redacting filter sits on every handler, so neither the GitHub token nor an
 `Authorization` header value can reach a log line, whatever the caller logs.
+
+waitress logs through the same handlers: its warnings go to the log file, and
+only its errors reach the console (a process without a log file, `pmbot ui`,
+shows its warnings too). Its "Task queue depth is N" warning, which it writes
+whenever a request waits for a free thread (ordinary when a page loads, as the
+browser sends several requests at once), is a DEBUG line here.
 """
 
 from __future__ import annotations
@@ -64,17 +70,23 @@ class JsonLineFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class QueueDepthAsDebug(logging.Filter):
+    """Demotes waitress's queue-depth warning to DEBUG, kept only when DEBUG is on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(WAITRESS_LOGGER).isEnabledFor(logging.DEBUG)
+
+
+WAITRESS_LOGGER = "waitress"
+WAITRESS_QUEUE_LOGGER = "waitress.queue"
+_READABLE = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def setup_logging(
     process: str, logs_dir: Path, level: str = "INFO", secrets: tuple[str, ...] = ()
 ) -> None:
-    """Configure the `pmbot` logger tree for one process (idempotent)."""
-    root = logging.getLogger("pmbot")
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
-    root.propagate = False
-    redactor = RedactingFilter(secrets)
+    """Configure the `pmbot` and `waitress` loggers for one process (idempotent)."""
     file_handler = logging.handlers.RotatingFileHandler(
         Path(logs_dir) / f"{process}.log",
         maxBytes=MAX_LOG_BYTES,
@@ -82,10 +94,42 @@ def setup_logging(
         encoding="utf-8",
     )
     file_handler.setFormatter(JsonLineFormatter())
-    stderr_handler = logging.StreamHandler(sys.stderr)
-    stderr_handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
-    for handler in (file_handler, stderr_handler):
-        handler.addFilter(redactor)
-        root.addHandler(handler)
+    _install(level, secrets, file_handler)
+
+
+def setup_console_logging(level: str = "INFO", secrets: tuple[str, ...] = ()) -> None:
+    """The same for a process without a data dir (`pmbot ui`): readable lines to stderr only."""
+    _install(level, secrets, None)
+
+
+def _install(level: str, secrets: tuple[str, ...], file_handler: logging.Handler | None) -> None:
+    redactor = RedactingFilter(secrets)
+    root = _reset("pmbot", level)
+    waitress = _reset(WAITRESS_LOGGER, level)
+    waitress_console = _stderr_handler(logging.ERROR if file_handler else logging.WARNING)
+    for logger, console in ((root, _stderr_handler(logging.NOTSET)), (waitress, waitress_console)):
+        for handler in (file_handler, console):
+            if handler is not None:
+                handler.addFilter(redactor)
+                logger.addHandler(handler)
+    queue = logging.getLogger(WAITRESS_QUEUE_LOGGER)
+    for old in [f for f in queue.filters if isinstance(f, QueueDepthAsDebug)]:
+        queue.removeFilter(old)
+    queue.addFilter(QueueDepthAsDebug())
+
+
+def _reset(name: str, level: str) -> logging.Logger:
+    logger = logging.getLogger(name)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.setLevel(level)
+    logger.propagate = False
+    return logger
+
+
+def _stderr_handler(level: int) -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter(_READABLE))
+    return handler

@@ -55,7 +55,12 @@ function orgRepoRow(repo) {
   ];
   return h("li", { className: "org-repo", dataset: { fullName: repo.full_name } },
     h("label", {}, box, " ", repo.full_name), " ", ...tags,
-    h("span", { className: "muted" }, ` ${formatCount(repo.open_issues_count, "open issue")}`));
+    h("span", { className: "muted" }, ` ${openCount(repo.open_issues_count)}`));
+}
+
+/** GitHub's `open_issues_count` counts open pull requests too, so the text says so. */
+function openCount(count) {
+  return formatCount(count, "open issue or PR", "open issues and PRs");
 }
 
 async function addChecked(results, status, button, onAdded) {
