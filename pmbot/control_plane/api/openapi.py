@@ -252,9 +252,18 @@ _SCHEMAS = {
         "properties": {"full_name": {"type": "string"}, "default_branch": {"type": "string"}},
     },
     "CacheReset": {
+        "description": 'One repo (`repo_id`) or every repo (`"all": true`), never by omission',
         "type": "object",
         "required": ["confirm"],
-        "properties": {"confirm": {"const": "reset"}, "repo_id": _ID},
+        "properties": {"confirm": {"const": "reset"}, "repo_id": _ID, "all": {"type": "boolean"}},
+        "oneOf": [
+            {"required": ["repo_id"], "properties": {"all": {"const": False}}},
+            {
+                "required": ["all"],
+                "properties": {"all": {"const": True}},
+                "not": {"required": ["repo_id"]},
+            },
+        ],
     },
     "RepoStatus": {
         "type": "object",

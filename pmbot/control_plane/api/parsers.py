@@ -247,12 +247,23 @@ def parse_new_repo(body: Mapping[str, Any]) -> tuple[object, str | None]:
 
 
 def parse_reset(body: Mapping[str, Any]) -> list[int] | None:
-    """`{"confirm": "reset", "repo_id"?}`: the repos to reset, or None for all."""
+    """`{"confirm": "reset", "repo_id": N}` or `{"confirm": "reset", "all": true}`.
+
+    Returns the repos to reset, or None for all. A destructive call is never
+    widened by a null or a missing field: "all repos" must be said with `all`.
+    """
     if body.get("confirm") != "reset":
         raise invalid_field("confirm", 'confirm must be the word "reset"')
+    everything = body.get("all", False)
+    if not isinstance(everything, bool):
+        raise invalid_field("all", "all must be true or false")
     repo_id = body.get("repo_id")
-    if repo_id is None:
+    if everything:
+        if "repo_id" in body:
+            raise invalid_field("repo_id", "give repo_id or all: true, not both")
         return None
     if isinstance(repo_id, bool) or not isinstance(repo_id, int) or not 1 <= repo_id <= MAX_ID:
-        raise invalid_field("repo_id", "repo_id must be a repo id (a positive whole number)")
+        raise invalid_field(
+            "repo_id", 'repo_id must be a repo id (a positive whole number), or send "all": true'
+        )
     return [repo_id]
