@@ -153,8 +153,10 @@ def test_parse_reset_rejections(body, field):
 
 
 def test_parse_reset_values():
-    assert p.parse_reset({"confirm": "reset"}) is None
+    assert p.parse_reset({"confirm": "reset", "all": True}) is None
     assert p.parse_reset({"confirm": "reset", "repo_id": 4}) == [4]
+    assert p.parse_reset({"confirm": "reset", "repo_id": 4, "all": False}) == [4]
+    assert _fails(p.parse_reset, {"confirm": "reset"}).field == "repo_id"
 
 
 @pytest.mark.parametrize("org", ["a/b", "x" * 40, "ac me", "../x"])
