@@ -3,7 +3,7 @@
 Each command lives in a small module under `pmbot/cli/` that registers its
 subparser; a command function takes the parsed args and returns an exit
 code. Errors a user can fix (bad settings, unwritable data dir, refused
-migrations) print one line to stderr and exit 2, never a traceback.
+migrations, a corrupt database) print one line to stderr and exit 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from pmbot import __version__
-from pmbot.control_plane.db import MigrationError, open_database
+from pmbot.control_plane.db import MigrationError, StorageError, open_database
 from pmbot.control_plane.registry import RegistryError, ensure_default_workspace
 from pmbot.shared.datadir import DataDirError, ensure_layout
 from pmbot.shared.logs import setup_logging
@@ -31,7 +31,7 @@ COMMAND_MODULES = (
     "pmbot.cli.repos",
     "pmbot.cli.sync",
 )
-USER_ERRORS = (SettingsError, DataDirError, MigrationError, RegistryError)
+USER_ERRORS = (SettingsError, DataDirError, MigrationError, RegistryError, StorageError)
 
 
 def start(process: str) -> tuple[Settings, sqlite3.Connection]:

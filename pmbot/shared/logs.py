@@ -65,6 +65,16 @@ class JsonLineFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class LogFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating file whose write failures (read-only or failing disk) are one stderr
+    line each, instead of logging's "--- Logging error ---" and a traceback."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if logging.raiseExceptions and sys.stderr:
+            print(f"pmbot: cannot write log file {self.baseFilename}: {error}", file=sys.stderr)
+
+
 def setup_logging(
     process: str, logs_dir: Path, level: str = "INFO", secrets: tuple[str, ...] = ()
 ) -> None:
@@ -76,7 +86,7 @@ def setup_logging(
     root.setLevel(level)
     root.propagate = False
     redactor = RedactingFilter(secrets)
-    file_handler = logging.handlers.RotatingFileHandler(
+    file_handler = LogFileHandler(
         Path(logs_dir) / f"{process}.log",
         maxBytes=MAX_LOG_BYTES,
         backupCount=LOG_BACKUPS,

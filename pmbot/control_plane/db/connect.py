@@ -85,14 +85,33 @@ def _next_savepoint() -> int:
     return next(_savepoints)
 
 
-def open_database(db_path: Path) -> sqlite3.Connection:
-    """Connect to the product DB, creating its folder, and apply pending migrations."""
-    from pmbot.control_plane.db.migrate import migrate
+def open_checked(db_path: Path) -> sqlite3.Connection:
+    """Connect to the product DB, creating its folder, and `quick_check` it.
+
+    A corrupt or unreadable file raises `health.StorageError` (one line, no traceback).
+    """
+    from pmbot.control_plane.db import health
 
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(db_path)
+    with health.storage_errors(db_path):
+        conn = connect(db_path)
     try:
-        migrate(conn)
+        health.check_at_start(conn, db_path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_database(db_path: Path) -> sqlite3.Connection:
+    """`open_checked`, then apply pending migrations."""
+    from pmbot.control_plane.db import health
+    from pmbot.control_plane.db.migrate import migrate
+
+    conn = open_checked(db_path)
+    try:
+        with health.storage_errors(db_path):
+            migrate(conn)
     except BaseException:
         conn.close()
         raise
