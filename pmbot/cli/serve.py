@@ -14,7 +14,7 @@ import threading
 
 from pmbot.cli import start
 from pmbot.control_plane.api.app import create_app
-from pmbot.control_plane.api.server import DEFAULT_THREADS, ServerThread
+from pmbot.control_plane.api.server import DEFAULT_THREADS, HttpLimits, ServerThread
 
 log = logging.getLogger("pmbot.serve")
 
@@ -34,7 +34,8 @@ def run_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     app = create_app(settings, db_path=settings.db_path)
-    server = ServerThread(app, host=host, port=port, threads=args.threads)
+    limits = HttpLimits.from_settings(settings)
+    server = ServerThread(app, host=host, port=port, threads=args.threads, limits=limits)
     stop = _stop_on_signals()
     worker = None if args.no_worker else _start_worker(settings)
     server.start()

@@ -14,7 +14,7 @@ import threading
 
 from pmbot.control_plane.api.proxy import ProxyConfigError, Upstream, create_proxy_app
 from pmbot.control_plane.api.security import HostAllowlist
-from pmbot.control_plane.api.server import ServerThread
+from pmbot.control_plane.api.server import HttpLimits, ServerThread
 from pmbot.shared.resources import static_dir
 from pmbot.shared.settings import Settings
 
@@ -45,7 +45,10 @@ def run_ui(args: argparse.Namespace) -> int:
         return 2
     app = create_proxy_app(upstream, static_dir(), HostAllowlist(settings.allowed_hosts))
     try:
-        server = ServerThread(app, host=args.host, port=args.port, threads=PROXY_THREADS)
+        limits = HttpLimits.from_settings(settings)
+        server = ServerThread(
+            app, host=args.host, port=args.port, threads=PROXY_THREADS, limits=limits
+        )
     except OSError as exc:
         print(f"pmbot: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
