@@ -28,6 +28,11 @@ _PROBLEM = {
 }
 
 
+# Any request can meet these: 403 from the Host, CSRF and Fetch-Metadata checks, 500 for a
+# bug, 503 when the database is corrupt, unwritable, busy, or its file was replaced.
+_ALWAYS = (403, 500, 503)
+
+
 def _op(
     summary: str,
     ok: dict[str, Any],
@@ -40,7 +45,7 @@ def _op(
     operation: dict[str, Any] = {
         "summary": summary,
         "parameters": [{"$ref": f"#/components/parameters/{name}"} for name in params],
-        "responses": {status: ok, **{str(code): _PROBLEM for code in (*errors, 500)}},
+        "responses": {status: ok, **{str(code): _PROBLEM for code in sorted({*errors, *_ALWAYS})}},
     }
     if body:
         operation["requestBody"] = {
