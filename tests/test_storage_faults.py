@@ -202,3 +202,23 @@ def test_a_deleted_or_replaced_database_fails_healthz_and_refuses_writes(
     assert word in write.json()["detail"] and str(db_path) in write.json()["detail"]
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("pmbot")]
     assert any(word in m and str(db_path) in m for m in messages)
+
+
+def test_every_write_transaction_checks_the_file_even_between_two_stats(
+    settings, conn, db_path, caplog
+):
+    """A write that got past the request's check still refuses the replaced file."""
+    from pmbot.control_plane.api.connections import ThreadConnections
+    from pmbot.control_plane.db import health, transaction
+
+    db = ThreadConnections(db_path)
+    api_conn = db.get()
+    try:
+        replacement = db_path.with_name("other.sqlite3")
+        sqlite3.connect(replacement).close()
+        os.replace(replacement, db_path)
+        with pytest.raises(health.DatabaseReplaced), transaction(api_conn):
+            api_conn.execute("INSERT INTO sync_requests (repo_id, requested_at) VALUES (1, 'now')")
+        assert not api_conn.in_transaction
+    finally:
+        db.close()

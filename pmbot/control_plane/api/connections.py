@@ -6,16 +6,17 @@ waitress worker thread ends, its thread-local slot is dropped and the
 connection closed. `close()` (called by `Bottle.close()`, since this is
 installed as a plugin) closes the calling thread's connection. `get()` also
 checks, at most once a second, that the DB file is still the one the server
-opened (`health.FileIdentity`).
+opened (`health.FileIdentity`); every write transaction checks it at once.
 """
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from pathlib import Path
 
-from pmbot.control_plane.db import connect
+from pmbot.control_plane.db.connect import WatchedConnection, connect
 from pmbot.control_plane.db.health import FileIdentity
 
 # Reads dominate the API: memory-mapped I/O serves cached pages without a
@@ -35,8 +36,10 @@ class ThreadConnections:
         self._local = threading.local()
 
     def connect(self) -> sqlite3.Connection:
-        conn = connect(self.db_path)
+        """A connection that re-checks the file's identity in every write transaction."""
+        conn = connect(self.db_path, factory=WatchedConnection)
         conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+        conn.before_write = functools.partial(self.identity.check, force=True)
         return conn
 
     def get(self) -> sqlite3.Connection:
