@@ -53,7 +53,7 @@ def check_integrity(conn: sqlite3.Connection, db_path: Path | str = "the databas
     if rows == ["ok"]:
         return Check("database integrity", True, "PRAGMA integrity_check: ok")
     found = "; ".join(" ".join(r.replace("*** in database main ***", "").split()) for r in rows[:5])
-    return Check("database integrity", False, str(health.corrupt(db_path, found)))
+    return Check("database integrity", False, str(health.corrupt(db_path, found, health.RESTORE)))
 
 
 def check_migrations(conn: sqlite3.Connection) -> Check:
@@ -121,8 +121,11 @@ def database_checks(db_path: Path) -> list[Check]:
     try:
         conn = connect(db_path)
     except sqlite3.Error as exc:
-        problem = health.classify(exc, db_path) or f"{db_path} cannot be opened: {exc}"
-        return [Check("database", False, str(problem))]
+        if isinstance(health.classify(exc, db_path), health.DatabaseCorrupt):
+            return [
+                Check("database", False, str(health.corrupt(db_path, str(exc), health.RESTORE)))
+            ]
+        return [Check("database", False, f"{db_path} cannot be opened: {exc}")]
     checks: list[Check] = []
     try:
         checks.append(check_integrity(conn, db_path))

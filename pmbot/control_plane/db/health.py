@@ -26,7 +26,8 @@ IDENTITY_CHECK_SECONDS = 1.0
 _CORRUPT = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
 _UNWRITABLE = ("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_FULL", "SQLITE_PERM")
 _BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
-_WHAT_TO_DO = "run `pmbot doctor`, then restore a backup (`pmbot backup` makes one)"
+RESTORE = "restore a backup (`pmbot backup` makes one)"
+_WHAT_TO_DO = f"run `pmbot doctor`, then {RESTORE}"
 
 
 class StorageError(RuntimeError):
@@ -51,8 +52,8 @@ class DatabaseReplaced(StorageError):
     code = "database_file_changed"
 
 
-def corrupt(db_path: Path | str, reason: str) -> DatabaseCorrupt:
-    return DatabaseCorrupt(f"database {db_path} is corrupt ({reason}); {_WHAT_TO_DO}")
+def corrupt(db_path: Path | str, reason: str, advice: str = _WHAT_TO_DO) -> DatabaseCorrupt:
+    return DatabaseCorrupt(f"database {db_path} is corrupt ({reason}); {advice}")
 
 
 @contextlib.contextmanager
