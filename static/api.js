@@ -101,10 +101,11 @@ export const listAudit = (params) => getJson("/api/audit", params);
 export const getAuditHead = () => getJson("/api/audit/head");
 export const verifyAudit = () => getJson("/api/audit/verify");
 
-/** Wipe the local cache (all repos, or one): needs the typed word "reset". */
+/** Wipe the local cache (all repos, or one): needs the typed word "reset".
+ * "All repos" is said explicitly (`all: true`): the server never reads a
+ * missing repo_id as "all". */
 export function resetCache(repoId = null) {
-  const body = { confirm: "reset" };
-  if (repoId !== null) body.repo_id = repoId;
+  const body = repoId === null ? { confirm: "reset", all: true } : { confirm: "reset", repo_id: repoId };
   return send("POST", "/api/cache/reset", body);
 }
 

@@ -107,3 +107,17 @@ def test_foreign_cursor_is_refused(github_client):
     crafted = encode_cursor({"url": "http://evil.example/steal"})
     reply = github_client.get(f"/api/github/repos?cursor={crafted}")
     assert reply.status == 422 and reply.json()["field"] == "cursor"
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site", "other"])
+def test_a_cross_site_get_is_refused_before_it_spends_the_rate_limit(github_client, fake, site):
+    reply = github_client.get("/api/github/repos?org=acme", headers={"Sec-Fetch-Site": site})
+    assert reply.status == 403 and reply.json()["code"] == "cross_site_request"
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}]
+)
+def test_same_origin_direct_and_non_browser_gets_reach_github(github_client, fake, headers):
+    assert github_client.get("/api/github/repos?org=acme", headers=headers).status == 200

@@ -38,3 +38,10 @@ def test_path_parameters_are_declared(client):
         for op in ops.values():
             declared = {parameters[p["$ref"].rsplit("/", 1)[1]]["name"] for p in op["parameters"]}
             assert set(re.findall(r"{(\w+)}", path)) <= declared, path
+
+
+def test_every_operation_documents_the_refusals_any_request_can_meet():
+    """403 (Host, CSRF, Fetch Metadata) and 503 (database unusable) can answer anything."""
+    for path, operations in openapi.document()["paths"].items():
+        for method, operation in operations.items():
+            assert {"403", "500", "503"} <= set(operation["responses"]), (method, path)

@@ -153,10 +153,46 @@ def test_parse_reset_rejections(body, field):
 
 
 def test_parse_reset_values():
-    assert p.parse_reset({"confirm": "reset"}) is None
+    assert p.parse_reset({"confirm": "reset", "all": True}) is None
     assert p.parse_reset({"confirm": "reset", "repo_id": 4}) == [4]
+    assert p.parse_reset({"confirm": "reset", "repo_id": 4, "all": False}) == [4]
+    assert _fails(p.parse_reset, {"confirm": "reset"}).field == "repo_id"
 
 
 @pytest.mark.parametrize("org", ["a/b", "x" * 40, "ac me", "../x"])
 def test_parse_org_refuses_non_logins(org):
     assert _fails(p.parse_org, {"org": org}).field == "org"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"q": "a\rb"}, "q"),
+        ({"q": "\tword"}, "q"),
+        ({"label": "bug\x7f"}, "label"),
+        ({"include_gone": "true"}, "include_gone"),
+        ({"full": ""}, "full"),
+    ],
+)
+def test_list_query_refuses_what_the_openapi_document_refuses(params, field):
+    assert _fails(p.parse_list_query, params).field == field
+
+
+def test_list_query_trims_spaces_only_and_blank_means_absent():
+    assert p.parse_list_query({"q": "  two words "}).text == "two words"
+    assert p.parse_list_query({"q": "   ", "label": ""}).text is None
+    assert p.parse_list_query({"q": "\u00a0x"}).text == "\u00a0x"
+
+
+@pytest.mark.parametrize(
+    ("parse", "params", "field"),
+    [
+        (p.parse_search_query, {"q": "x", "repo_id": ""}, "repo_id"),
+        (p.parse_audit_query, {"type": ""}, "type"),
+        (p.parse_audit_query, {"after_seq": ""}, "after_seq"),
+        (p.parse_head, {"head": ""}, "head"),
+        (p.parse_org, {"org": " acme"}, "org"),
+    ],
+)
+def test_an_empty_or_padded_value_is_not_read_as_absent(parse, params, field):
+    assert _fails(parse, params).field == field

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pmbot.control_plane import audit
 from pmbot.control_plane.audit import events as ev
 from tests.conftest import insert_cached_item
@@ -113,7 +115,7 @@ def test_cache_reset_wipes_cache_keeps_registry_and_records_event(client, conn):
     queued = conn.execute("SELECT repo_id FROM sync_requests ORDER BY request_id").fetchall()
     assert [r[0] for r in queued][-1] == first  # the re-import starts without waiting a poll
 
-    everything = client.post("/api/cache/reset", json_body={"confirm": "reset"})
+    everything = client.post("/api/cache/reset", json_body={"confirm": "reset", "all": True})
     assert everything.json() == {"reset_repo_ids": [first, second]}
     assert _count(conn, "github_pull_requests") == 0 and _count(conn, "cache_search") == 0
     assert _count(conn, "repos") == 2
@@ -129,4 +131,28 @@ def test_cache_reset_needs_the_typed_confirmation_and_a_known_repo(client, conn)
     assert client.post("/api/cache/reset", json_body={"confirm": "yes"}).status == 422
     missing = client.post("/api/cache/reset", json_body={"confirm": "reset", "repo_id": 99})
     assert missing.status == 404
+    assert audit.head(conn) == head and _count(conn, "github_issues") == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"confirm": "reset"},
+        {"confirm": "reset", "repo_id": None},
+        {"confirm": "reset", "all": False},
+        {"confirm": "reset", "all": None},
+        {"confirm": "reset", "all": "true"},
+        {"confirm": "reset", "all": 1},
+        {"confirm": "reset", "all": True, "repo_id": None},
+        {"confirm": "reset", "all": True, "repo_id": 1},
+    ],
+)
+def test_cache_reset_is_never_widened_by_a_null_or_missing_field(client, conn, body):
+    repo_id = _add(client).json()["repo_id"]
+    insert_cached_item(conn, repo_id, 1)
+    head = audit.head(conn)
+
+    reply = client.post("/api/cache/reset", json_body=body)
+    assert reply.status == 422, reply.json()
+    assert reply.json()["field"] in ("repo_id", "all")
     assert audit.head(conn) == head and _count(conn, "github_issues") == 1

@@ -31,7 +31,7 @@ WRITES = [
     ("POST", "/api/repos", {"full_name": "octo/new"}),
     ("POST", "/api/repos/1/sync", None),
     ("DELETE", "/api/repos/1", None),
-    ("POST", "/api/cache/reset", {"confirm": "reset"}),
+    ("POST", "/api/cache/reset", {"confirm": "reset", "all": True}),
     ("POST", "/api/workspaces/default", None),
 ]
 

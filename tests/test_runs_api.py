@@ -152,7 +152,9 @@ def test_reset_cache_keeps_runs_packs_artifacts_and_their_files(client, conn, re
     run = _plan(client)
     before = stored_state(conn, settings.data_dir)
 
-    assert client.post("/api/cache/reset", json_body={"confirm": "reset"}).status == 200
+    assert (
+        client.post("/api/cache/reset", json_body={"confirm": "reset", "all": True}).status == 200
+    )
 
     after = stored_state(conn, settings.data_dir)
     assert after["counts"] == before["counts"] and after["files"] == before["files"]

@@ -3,9 +3,9 @@
 Each command lives in a small module under `pmbot/cli/` that registers its
 subparser; a command function takes the parsed args and returns an exit
 code. Errors a user can fix (bad settings, unwritable data dir, refused
-migrations, a bad argument, a repo that is not tracked, a port in use) print
-one line to stderr and exit 2, never a traceback; exit 1 means the command ran
-and found or hit a problem (a failed sync, a broken audit chain).
+migrations, a corrupt database, a bad argument, a repo that is not tracked, a port
+in use) print one line to stderr and exit 2, never a traceback; exit 1 means the
+command ran and found or hit a problem (a failed sync, a broken audit chain).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 
 from pmbot import __version__
 from pmbot.cli.checks import ListenError
-from pmbot.control_plane.db import MigrationError, open_database
+from pmbot.control_plane.db import MigrationError, StorageError, open_database
 from pmbot.control_plane.registry import ensure_default_workspace
 from pmbot.shared.datadir import DataDirError, ensure_layout
 from pmbot.shared.errors import ServiceError
@@ -36,7 +36,9 @@ COMMAND_MODULES = (
     "pmbot.cli.sync",
     "pmbot.cli.runs",
 )
-USER_ERRORS = (SettingsError, DataDirError, MigrationError, ServiceError, ListenError)
+USER_ERRORS = (
+    SettingsError, DataDirError, MigrationError, StorageError, ServiceError, ListenError,
+)  # fmt: skip
 
 
 def start(process: str) -> tuple[Settings, sqlite3.Connection]:

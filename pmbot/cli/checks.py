@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from pmbot.control_plane.api.server import ServerThread
+from pmbot.control_plane.api.server import HttpLimits, ServerThread
 from pmbot.control_plane.registry import (
     InvalidRepoName,
     Repo,
@@ -79,7 +79,14 @@ thread_count = whole_number(1, MAX_THREADS)
 
 
 def listen(
-    app: Any, *, host: str, port: int, threads: int, host_from: str, port_from: str
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    threads: int,
+    limits: HttpLimits,
+    host_from: str,
+    port_from: str,
 ) -> ServerThread:
     """Bind `host:port` for `app`; `host_from`/`port_from` name where each value came from.
 
@@ -87,7 +94,7 @@ def listen(
     cannot resolve, and `OSError` from bind(); both become one `ListenError`.
     """
     try:
-        return ServerThread(app, host=host, port=port, threads=threads)
+        return ServerThread(app, host=host, port=port, threads=threads, limits=limits)
     except ValueError as exc:
         raise ListenError(
             f"{host_from}={host!r} is invalid: expected an address of this machine, such as"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from pmbot.control_plane.db import connect, migrate
+from pmbot.control_plane.db import migrate, open_checked
+from pmbot.control_plane.db.health import storage_errors
 from pmbot.control_plane.registry import ensure_default_workspace
 from pmbot.shared.datadir import ensure_layout
 from pmbot.shared.settings import Settings
@@ -18,11 +19,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_migrate(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     data_dir = ensure_layout(settings.data_dir)
-    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(settings.db_path)
+    conn = open_checked(settings.db_path)
     try:
-        applied = migrate(conn)
-        ensure_default_workspace(conn)
+        with storage_errors(settings.db_path):
+            applied = migrate(conn)
+            ensure_default_workspace(conn)
     finally:
         conn.close()
     print(f"data dir: {data_dir}")

@@ -15,7 +15,7 @@ import threading
 from pmbot.cli import start
 from pmbot.cli.checks import listen, port_number, thread_count
 from pmbot.control_plane.api.app import create_app
-from pmbot.control_plane.api.server import DEFAULT_THREADS
+from pmbot.control_plane.api.server import DEFAULT_THREADS, HttpLimits
 
 log = logging.getLogger("pmbot.serve")
 
@@ -43,6 +43,7 @@ def run_serve(args: argparse.Namespace) -> int:
             host=host,
             port=port,
             threads=args.threads,
+            limits=HttpLimits.from_settings(settings),
             host_from="--host" if args.host else "PMBOT_HOST",
             port_from="--port" if args.port is not None else "PMBOT_PORT",
         )

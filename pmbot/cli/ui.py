@@ -15,6 +15,7 @@ import threading
 from pmbot.cli.checks import listen, port_number
 from pmbot.control_plane.api.proxy import ProxyConfigError, Upstream, create_proxy_app
 from pmbot.control_plane.api.security import HostAllowlist
+from pmbot.control_plane.api.server import HttpLimits
 from pmbot.shared.logs import setup_console_logging
 from pmbot.shared.resources import static_dir
 from pmbot.shared.settings import Settings
@@ -50,6 +51,7 @@ def run_ui(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         threads=PROXY_THREADS,
+        limits=HttpLimits.from_settings(settings),
         host_from="--host",
         port_from="--port",
     )

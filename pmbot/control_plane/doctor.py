@@ -15,7 +15,7 @@ from pathlib import Path
 from pmbot.control_plane.artifacts import store
 from pmbot.control_plane.audit.events import COUNT_KEYS
 from pmbot.control_plane.audit.verify import verify
-from pmbot.control_plane.db import connect
+from pmbot.control_plane.db import connect, health
 from pmbot.control_plane.db.migrate import MigrationError, pending_migrations
 from pmbot.control_plane.github.client import GitHubClient
 from pmbot.control_plane.github.protocol import GitHubError, RateLimit, RateLimited, Unauthorized
@@ -46,11 +46,16 @@ def check_data_dir(data_dir: Path) -> Check:
     return Check("data dir", True, f"{Path(data_dir).resolve()} has its layout and is writable")
 
 
-def check_integrity(conn: sqlite3.Connection) -> Check:
-    rows = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+def check_integrity(conn: sqlite3.Connection, db_path: Path | str = "the database") -> Check:
+    """The full `PRAGMA integrity_check` (start-up runs only the cheaper `quick_check`)."""
+    try:
+        rows = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    except sqlite3.DatabaseError as exc:
+        rows = [str(exc)]
     if rows == ["ok"]:
         return Check("database integrity", True, "PRAGMA integrity_check: ok")
-    return Check("database integrity", False, "; ".join(rows[:5]))
+    found = "; ".join(" ".join(r.replace("*** in database main ***", "").split()) for r in rows[:5])
+    return Check("database integrity", False, str(health.corrupt(db_path, found, health.RESTORE)))
 
 
 def check_migrations(conn: sqlite3.Connection) -> Check:
@@ -129,10 +134,14 @@ def database_checks(db_path: Path, data_dir: Path | None = None) -> list[Check]:
     try:
         conn = connect(db_path)
     except sqlite3.Error as exc:
+        if isinstance(health.classify(exc, db_path), health.DatabaseCorrupt):
+            return [
+                Check("database", False, str(health.corrupt(db_path, str(exc), health.RESTORE)))
+            ]
         return [Check("database", False, f"{db_path} cannot be opened: {exc}")]
     checks: list[Check] = []
     try:
-        checks.append(check_integrity(conn))
+        checks.append(check_integrity(conn, db_path))
         checks.append(check_migrations(conn))
         if checks[-1].ok:
             checks += [check_audit_chain(conn), check_counts(conn)]

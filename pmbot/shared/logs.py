@@ -83,11 +83,21 @@ WAITRESS_QUEUE_LOGGER = "waitress.queue"
 _READABLE = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class LogFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating file whose write failures (read-only or failing disk) are one stderr
+    line each, instead of logging's "--- Logging error ---" and a traceback."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if logging.raiseExceptions and sys.stderr:
+            print(f"pmbot: cannot write log file {self.baseFilename}: {error}", file=sys.stderr)
+
+
 def setup_logging(
     process: str, logs_dir: Path, level: str = "INFO", secrets: tuple[str, ...] = ()
 ) -> None:
     """Configure the `pmbot` and `waitress` loggers for one process (idempotent)."""
-    file_handler = logging.handlers.RotatingFileHandler(
+    file_handler = LogFileHandler(
         Path(logs_dir) / f"{process}.log",
         maxBytes=MAX_LOG_BYTES,
         backupCount=LOG_BACKUPS,

@@ -123,6 +123,13 @@ class Settings:
     run_max_tool_calls: int = 50
     run_max_wall_seconds: int = 1800
     artifact_max_bytes: int = 50 * 1024 * 1024
+    # HTTP limits (waitress's are for a public server: 100 connections, 2 min idle).
+    http_connection_limit: int = 100
+    http_head_timeout_seconds: int = 5
+    http_channel_timeout_seconds: int = 30
+    http_cleanup_interval_seconds: int = 5
+    http_max_header_bytes: int = 64 * 1024
+    http_max_body_bytes: int = 2 * 1024 * 1024  # above the API's own 1 MiB (a 413 problem)
 
     @property
     def token_present(self) -> bool:
@@ -168,6 +175,12 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "PMBOT_RUN_MAX_TOOL_CALLS": ("run_max_tool_calls", _positive_int),
     "PMBOT_RUN_MAX_WALL_SECONDS": ("run_max_wall_seconds", _positive_int),
     "PMBOT_ARTIFACT_MAX_BYTES": ("artifact_max_bytes", _positive_int),
+    "PMBOT_HTTP_CONNECTION_LIMIT": ("http_connection_limit", _positive_int),
+    "PMBOT_HTTP_HEAD_TIMEOUT_SECONDS": ("http_head_timeout_seconds", _positive_int),
+    "PMBOT_HTTP_CHANNEL_TIMEOUT_SECONDS": ("http_channel_timeout_seconds", _positive_int),
+    "PMBOT_HTTP_CLEANUP_INTERVAL_SECONDS": ("http_cleanup_interval_seconds", _positive_int),
+    "PMBOT_HTTP_MAX_HEADER_BYTES": ("http_max_header_bytes", _positive_int),
+    "PMBOT_HTTP_MAX_BODY_BYTES": ("http_max_body_bytes", _positive_int),
 }
 
 

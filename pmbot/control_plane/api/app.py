@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import sqlite3
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +28,13 @@ from pmbot.control_plane.api.problems import (
     problem_body,
     problem_response,
 )
-from pmbot.control_plane.api.security import SECURITY_HEADERS, HostAllowlist, check_request
+from pmbot.control_plane.api.security import (
+    SAFE_METHODS,
+    SECURITY_HEADERS,
+    HostAllowlist,
+    check_request,
+)
+from pmbot.control_plane.db import health
 from pmbot.control_plane.github.client import (
     GitHubClient,
     GitHubError,
@@ -71,10 +78,12 @@ def create_app(
     db = ThreadConnections(db_path)
     client_factory = github_client_factory or GitHubClient.from_settings
     handlers = Handlers(settings, db, client_factory, executor)
+    app.config["pmbot.db"] = db
     app.install(db)
-    app.install(_map_errors)
+    app.install(functools.partial(_map_errors, db_path))
     hosts = HostAllowlist(settings.allowed_hosts)
     app.add_hook("before_request", functools.partial(_guard, hosts))
+    app.add_hook("before_request", functools.partial(_check_db_file, db))
     app.add_hook("after_request", _secure_headers)
     app.default_error_handler = _error_page
     for method, rule, name in ROUTES:
@@ -89,13 +98,24 @@ def _guard(hosts: HostAllowlist) -> None:
         raise problem.response() from None
 
 
+def _check_db_file(db: ThreadConnections) -> None:
+    """Every write and every health check stats the DB file first (reads: once a second)."""
+    if request.method in SAFE_METHODS and request.path != "/healthz":
+        return
+    try:
+        db.identity.check(force=True)
+    except health.StorageError as exc:
+        raise storage_problem(exc).response() from None
+
+
 def _secure_headers() -> None:
     for name, value in SECURITY_HEADERS.items():
         response.set_header(name, value)
 
 
-def _map_errors(callback: Callable) -> Callable:
-    """Route plugin: expected errors become problems; the rest a logged 500."""
+def _map_errors(db_path: Path, callback: Callable) -> Callable:
+    """Route plugin: expected errors become problems; storage faults a 503 logged in one
+    line; the rest a logged 500."""
 
     @functools.wraps(callback)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -109,6 +129,14 @@ def _map_errors(callback: Callable) -> Callable:
             raise service_problem(exc).response() from None
         except GitHubError as exc:
             raise github_problem(exc).response() from None
+        except health.StorageError as exc:
+            raise storage_problem(exc).response() from None
+        except sqlite3.Error as exc:
+            storage = health.classify(exc, db_path)
+            if storage is None:
+                raise internal_error(exc) from None
+            log.error("%s %s refused: %s", request.method, request.path, storage)
+            raise storage_problem(storage).response() from None
         except Exception as exc:
             raise internal_error(exc) from None
 
@@ -129,6 +157,12 @@ def github_problem(exc: GitHubError) -> ApiProblem:
     if isinstance(exc, RateLimited):
         return ApiProblem(status, exc.code, str(exc), reset_at=to_rfc3339(exc.reset_at))
     return ApiProblem(status, exc.code, str(exc))
+
+
+def storage_problem(exc: health.StorageError) -> ApiProblem:
+    """503: the request was fine, the database cannot serve it (the detail says why)."""
+    headers = {"Retry-After": "1"} if isinstance(exc, health.DatabaseBusy) else None
+    return ApiProblem(503, exc.code, str(exc), headers=headers)
 
 
 def internal_error(exc: BaseException) -> HTTPResponse:

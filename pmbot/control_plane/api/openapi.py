@@ -10,6 +10,8 @@ import copy
 from typing import Any
 
 from pmbot import __version__
+from pmbot.control_plane.api.parsers import MAX_ID, MAX_SEARCH_TEXT, MAX_TEXT
+from pmbot.control_plane.audit.events import EVENT_TYPES
 from pmbot.control_plane.orchestration.states import STATES as RUN_STATES
 
 
@@ -27,6 +29,11 @@ _PROBLEM = {
 }
 
 
+# Any request can meet these: 403 from the Host, CSRF and Fetch-Metadata checks, 500 for a
+# bug, 503 when the database is corrupt, unwritable, busy, or its file was replaced.
+_ALWAYS = (403, 500, 503)
+
+
 def _op(
     summary: str,
     ok: dict[str, Any],
@@ -39,7 +46,7 @@ def _op(
     operation: dict[str, Any] = {
         "summary": summary,
         "parameters": [{"$ref": f"#/components/parameters/{name}"} for name in params],
-        "responses": {status: ok, **{str(code): _PROBLEM for code in (*errors, 500)}},
+        "responses": {status: ok, **{str(code): _PROBLEM for code in sorted({*errors, *_ALWAYS})}},
     }
     if body:
         operation["requestBody"] = {
@@ -295,8 +302,16 @@ def _param(name: str, where: str, schema: dict[str, Any], description: str = "")
     }
 
 
-_ID = {"type": "integer", "minimum": 1}
+# Ids are SQLite INTEGERs: 1 to 2**63 - 1.
+_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+# Free text: no control characters; only spaces are trimmed (parsers.parse_text).
+_TEXT_PATTERN = r"^[^\u0000-\u001f\u007f]*$"
+_WORDS_PATTERN = r"^[^\u0000-\u001f\u007f]*[^\u0000-\u0020\u007f][^\u0000-\u001f\u007f]*$"
+_CURSOR = {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"}
+_FLAG = {"type": "integer", "enum": [0, 1]}
 _STATE = {"type": "string", "enum": ["open", "closed", "all"]}
+# The contracts' id shape (run, interrupt, artifact and pack ids).
+_REF = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"}
 _PARAMETERS = {
     "RepoId": _param("repo_id", "path", _ID),
     "WorkspaceId": _param("workspace_id", "path", _ID),
@@ -305,22 +320,55 @@ _PARAMETERS = {
     "State": _param("state", "query", _STATE, "default open (search: all)"),
     "Limit": _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}),
     "Sort": _param("sort", "query", {"type": "string", "enum": ["updated", "created", "number"]}),
-    "Label": _param("label", "query", {"type": "string"}, "items carrying this label"),
-    "Q": _param("q", "query", {"type": "string"}, "words that must appear in title or body"),
-    "Cursor": _param("cursor", "query", {"type": "string"}, "the `next` of the previous page"),
-    "Full": _param("full", "query", {"type": "integer", "enum": [0, 1]}, "add `payload`"),
-    "IncludeGone": _param("include_gone", "query", {"type": "integer", "enum": [0, 1]}),
-    "SearchQ": {**_param("q", "query", {"type": "string", "maxLength": 500}), "required": True},
+    "Label": _param(
+        "label",
+        "query",
+        {"type": "string", "maxLength": MAX_TEXT, "pattern": _TEXT_PATTERN},
+        "items carrying this label (blank: any)",
+    ),
+    "Q": _param(
+        "q",
+        "query",
+        {"type": "string", "maxLength": MAX_SEARCH_TEXT, "pattern": _TEXT_PATTERN},
+        "words that must appear in title or body (blank: no filter)",
+    ),
+    "Cursor": _param(
+        "cursor",
+        "query",
+        _CURSOR,
+        "opaque: the `next` of the previous page; any other value is a 422",
+    ),
+    "Full": _param("full", "query", _FLAG, "1: add `payload`"),
+    "IncludeGone": _param("include_gone", "query", _FLAG, "1: add deleted or transferred items"),
+    "SearchQ": {
+        **_param(
+            "q",
+            "query",
+            {"type": "string", "maxLength": MAX_SEARCH_TEXT, "pattern": _WORDS_PATTERN},
+            "the words to search for (at least one)",
+        ),
+        "required": True,
+    },
     "SearchRepoId": _param("repo_id", "query", _ID),
     "SearchLimit": _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100}),
-    "Org": _param("org", "query", {"type": "string"}, "without it: the token's own repos"),
+    "Org": _param(
+        "org",
+        "query",
+        {"type": "string", "pattern": "^[A-Za-z0-9-]{0,39}$"},
+        "a GitHub login; without it: the token's own repos",
+    ),
     "AuditRepoId": _param("repo_id", "query", _ID),
-    "Type": _param("type", "query", {"type": "string"}, "an event type, e.g. repo.added"),
-    "AfterSeq": _param("after_seq", "query", {"type": "integer", "minimum": 0}),
-    "AnchorHead": _param("head", "query", {"type": "string"}, "SEQ:HASH recorded elsewhere"),
-    "RunId": _param("run_id", "path", {"type": "string"}),
-    "InterruptId": _param("interrupt_id", "path", {"type": "string"}),
-    "ArtifactId": _param("artifact_id", "path", {"type": "string"}),
+    "Type": _param("type", "query", {"type": "string", "enum": list(EVENT_TYPES)}),
+    "AfterSeq": _param("after_seq", "query", {"type": "integer", "minimum": 0, "maximum": MAX_ID}),
+    "AnchorHead": _param(
+        "head",
+        "query",
+        {"type": "string", "pattern": "^[0-9]{1,19}:[0-9a-f]{64}$"},
+        "SEQ:HASH recorded elsewhere",
+    ),
+    "RunId": _param("run_id", "path", _REF),
+    "InterruptId": _param("interrupt_id", "path", _REF),
+    "ArtifactId": _param("artifact_id", "path", _REF),
     "RunsRepoId": _param("repo_id", "query", _ID),
     "RunState": _param("state", "query", {"type": "string", "enum": list(RUN_STATES)}),
     "RunsLimit": _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200}),
@@ -372,12 +420,29 @@ _SCHEMAS = {
     "NewRepo": {
         "type": "object",
         "required": ["full_name"],
-        "properties": {"full_name": {"type": "string"}, "default_branch": {"type": "string"}},
+        "properties": {
+            "full_name": {
+                "description": "owner/name by GitHub's naming rules, or a github.com URL of one",
+                "type": "string",
+                "minLength": 3,
+                "pattern": "/",
+            },
+            "default_branch": {"type": "string", "minLength": 1, "maxLength": 255},
+        },
     },
     "CacheReset": {
+        "description": 'One repo (`repo_id`) or every repo (`"all": true`), never by omission',
         "type": "object",
         "required": ["confirm"],
-        "properties": {"confirm": {"const": "reset"}, "repo_id": _ID},
+        "properties": {"confirm": {"const": "reset"}, "repo_id": _ID, "all": {"type": "boolean"}},
+        "oneOf": [
+            {"required": ["repo_id"], "properties": {"all": {"const": False}}},
+            {
+                "required": ["all"],
+                "properties": {"all": {"const": True}},
+                "not": {"required": ["repo_id"]},
+            },
+        ],
     },
     "RepoStatus": {
         "type": "object",

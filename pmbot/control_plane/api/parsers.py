@@ -25,7 +25,7 @@ MAX_TEXT = 256
 MAX_SEARCH_TEXT = 500
 STATES = ("open", "closed", "all")
 SORTS = ("updated", "created", "number")
-_FLAGS = {"1": True, "true": True, "0": False, "false": False, "": False}
+_FLAGS = {"1": True, "0": False}
 
 
 def query_params(query_string: str) -> dict[str, str]:
@@ -43,7 +43,7 @@ def parse_int(params: Mapping[str, str], name: str, default: int, low: int, high
 
 
 def parse_optional_id(params: Mapping[str, str], name: str) -> int | None:
-    return None if params.get(name) in (None, "") else parse_int(params, name, 0, 1, MAX_ID)
+    return None if name not in params else parse_int(params, name, 0, 1, MAX_ID)
 
 
 def parse_choice(params: Mapping[str, str], name: str, choices: tuple[str, ...], default: str):
@@ -54,20 +54,22 @@ def parse_choice(params: Mapping[str, str], name: str, choices: tuple[str, ...],
 
 
 def parse_flag(params: Mapping[str, str], name: str) -> bool:
-    value = params.get(name, "0").lower()
+    value = params.get(name, "0")
     if value not in _FLAGS:
         raise invalid_field(name, f"{name} must be 1 or 0")
     return _FLAGS[value]
 
 
 def parse_text(params: Mapping[str, str], name: str, max_length: int = MAX_TEXT) -> str | None:
-    """Optional free text: blank means absent; control characters are refused."""
-    value = params.get(name, "").strip()
-    if not value:
-        return None
-    if len(value) > max_length or any(ord(c) < 32 for c in value):
+    """Optional free text: control characters anywhere are refused; blank means absent.
+
+    Only spaces are trimmed, so the OpenAPI pattern (`TEXT_PATTERN`) says exactly
+    what passes.
+    """
+    raw = params.get(name, "")
+    if len(raw) > max_length or any(ord(c) < 32 or c == "\x7f" for c in raw):
         raise invalid_field(name, f"{name} must be at most {max_length} printable characters")
-    return value
+    return raw.strip(" ") or None
 
 
 def encode_cursor(values: Mapping[str, Any]) -> str:
@@ -139,7 +141,7 @@ def parse_search_query(params: Mapping[str, str]) -> SearchQuery:
 
 def parse_audit_query(params: Mapping[str, str]) -> dict[str, Any]:
     """Filters and position of an audit page: newest first, or ascending after a seq."""
-    event_type = params.get("type") or None
+    event_type = params.get("type")
     if event_type is not None and event_type not in EVENT_TYPES:
         raise invalid_field("type", f"type must be one of {', '.join(EVENT_TYPES)}")
     query = {
@@ -149,7 +151,7 @@ def parse_audit_query(params: Mapping[str, str]) -> dict[str, Any]:
         "before_seq": None,
         "after_seq": None,
     }
-    if params.get("after_seq"):
+    if "after_seq" in params:
         query["after_seq"] = parse_int(params, "after_seq", 0, 0, MAX_ID)
     if params.get("cursor"):
         query.update(_audit_cursor(params["cursor"]))
@@ -168,7 +170,7 @@ def _audit_cursor(text: str) -> dict[str, int | None]:
 def parse_head(params: Mapping[str, str]) -> tuple[int, str] | None:
     """`head=SEQ:HASH`, an anchor kept outside the DB, for verify."""
     raw = params.get("head")
-    if not raw:
+    if raw is None:
         return None
     seq, _, digest = raw.partition(":")
     valid_hash = len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)
@@ -178,7 +180,7 @@ def parse_head(params: Mapping[str, str]) -> tuple[int, str] | None:
 
 
 def parse_org(params: Mapping[str, str]) -> str | None:
-    org = params.get("org", "").strip()
+    org = params.get("org", "")
     if org and (len(org) > 39 or not all(c.isascii() and (c.isalnum() or c == "-") for c in org)):
         raise invalid_field("org", "org must be a GitHub login: letters, digits and '-'")
     return org or None
@@ -236,6 +238,13 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+def _integral(value: Any) -> Any:
+    """A JSON number with no fraction (`7.0`) is an integer, as JSON Schema counts them."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_ID:
+        return int(value)
+    return value
+
+
 def parse_new_repo(body: Mapping[str, Any]) -> tuple[object, str | None]:
     """`{full_name, default_branch?}`; the name's syntax is the registry's check."""
     if "full_name" not in body:
@@ -247,12 +256,23 @@ def parse_new_repo(body: Mapping[str, Any]) -> tuple[object, str | None]:
 
 
 def parse_reset(body: Mapping[str, Any]) -> list[int] | None:
-    """`{"confirm": "reset", "repo_id"?}`: the repos to reset, or None for all."""
+    """`{"confirm": "reset", "repo_id": N}` or `{"confirm": "reset", "all": true}`.
+
+    Returns the repos to reset, or None for all. A destructive call is never
+    widened by a null or a missing field: "all repos" must be said with `all`.
+    """
     if body.get("confirm") != "reset":
         raise invalid_field("confirm", 'confirm must be the word "reset"')
-    repo_id = body.get("repo_id")
-    if repo_id is None:
+    everything = body.get("all", False)
+    if not isinstance(everything, bool):
+        raise invalid_field("all", "all must be true or false")
+    repo_id = _integral(body.get("repo_id"))
+    if everything:
+        if "repo_id" in body:
+            raise invalid_field("repo_id", "give repo_id or all: true, not both")
         return None
     if isinstance(repo_id, bool) or not isinstance(repo_id, int) or not 1 <= repo_id <= MAX_ID:
-        raise invalid_field("repo_id", "repo_id must be a repo id (a positive whole number)")
+        raise invalid_field(
+            "repo_id", 'repo_id must be a repo id (a positive whole number), or send "all": true'
+        )
     return [repo_id]

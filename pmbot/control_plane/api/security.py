@@ -8,6 +8,10 @@
   this server's or named in `PMBOT_ALLOWED_HOSTS` (the compose ui proxy's),
   `Sec-Fetch-Site` absent or `same-origin`, and a JSON content type whenever
   there is a body.
+- Fetch Metadata resource isolation, for every method: `/api/*` answers 403
+  unless `Sec-Fetch-Site` is absent (older browsers, scripts, curl),
+  `same-origin` or `none` (typed into the address bar), so a cross-site page
+  cannot make a GET that spends the operator's GitHub rate limit.
 - No CORS headers and no cookies are ever sent.
 """
 
@@ -22,6 +26,8 @@ from pmbot.control_plane.api.problems import ApiProblem
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+API_PREFIX = "/api/"
+API_FETCH_SITES = frozenset({None, "same-origin", "none"})
 CSRF_HEADER = "X-PMBot-Request"
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -73,6 +79,9 @@ def check_request(environ: Mapping[str, Any], hosts: HostAllowlist) -> None:
     host = environ.get("HTTP_HOST", "")
     if not hosts.allows(host, environ.get("SERVER_PORT", "")):
         raise _forbidden("host_not_allowed", "this Host is not allowed (set PMBOT_ALLOWED_HOSTS)")
+    path = environ.get("PATH_INFO", "")
+    if path.startswith(API_PREFIX) and environ.get("HTTP_SEC_FETCH_SITE") not in API_FETCH_SITES:
+        raise _forbidden("cross_site_request", "cross-site requests to the API are refused")
     if environ.get("REQUEST_METHOD", "GET") in SAFE_METHODS:
         return
     if environ.get("HTTP_X_PMBOT_REQUEST") != "1":

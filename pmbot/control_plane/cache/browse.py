@@ -187,9 +187,11 @@ def fts_query(text: str) -> str:
     """User text as an FTS5 query: every word a quoted string, all required.
 
     Quoting makes FTS5 operators and punctuation plain text, so no input can
-    be a syntax error.
+    be a syntax error. Words are split at spaces only, as the API trims only
+    spaces: other blanks (U+00A0, U+2028) stay inside a quoted word, which
+    FTS5 tokenizes away, so text the API accepts never makes an empty query.
     """
-    words = text.split()
+    words = [word for word in text.split(" ") if word]
     return " ".join('"' + word.replace('"', '""') + '"' for word in words)
 
 

@@ -11,15 +11,29 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 BUSY_TIMEOUT_MS = 10_000
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
+class WatchedConnection(sqlite3.Connection):
+    """A connection whose owner checks something before every write transaction.
+
+    `before_write` (set by the owner, e.g. the API's file-identity check) runs
+    right after `BEGIN IMMEDIATE` in `transaction()`; raising rolls back.
+    """
+
+    before_write: Callable[[], None] | None = None
+
+
+def connect(
+    path: Path | str, *, factory: type[sqlite3.Connection] = sqlite3.Connection
+) -> sqlite3.Connection:
     """Open a connection with pmbot's pragmas. The caller closes it."""
-    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn = sqlite3.connect(
+        path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, factory=factory
+    )
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -69,6 +83,9 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
+        before_write = getattr(conn, "before_write", None)
+        if before_write is not None:
+            before_write()
         yield conn
         # Inside the try: a COMMIT refused (e.g. a deferred foreign key) rolls back too.
         conn.execute("COMMIT")
@@ -85,14 +102,33 @@ def _next_savepoint() -> int:
     return next(_savepoints)
 
 
-def open_database(db_path: Path) -> sqlite3.Connection:
-    """Connect to the product DB, creating its folder, and apply pending migrations."""
-    from pmbot.control_plane.db.migrate import migrate
+def open_checked(db_path: Path) -> sqlite3.Connection:
+    """Connect to the product DB, creating its folder, and `quick_check` it.
+
+    A corrupt or unreadable file raises `health.StorageError` (one line, no traceback).
+    """
+    from pmbot.control_plane.db import health
 
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(db_path)
+    with health.storage_errors(db_path):
+        conn = connect(db_path)
     try:
-        migrate(conn)
+        health.check_at_start(conn, db_path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_database(db_path: Path) -> sqlite3.Connection:
+    """`open_checked`, then apply pending migrations."""
+    from pmbot.control_plane.db import health
+    from pmbot.control_plane.db.migrate import migrate
+
+    conn = open_checked(db_path)
+    try:
+        with health.storage_errors(db_path):
+            migrate(conn)
     except BaseException:
         conn.close()
         raise
