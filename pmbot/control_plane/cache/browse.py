@@ -15,7 +15,6 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from pmbot.control_plane.cache.store import search_rowids
 from pmbot.shared.errors import NotFoundError, ServiceError
 from pmbot.shared.kind import PRS, Kind
 
@@ -147,9 +146,9 @@ def _filters(
     if query.text is not None:
         where.append(
             f"{kind.number} IN (SELECT number FROM cache_search WHERE cache_search MATCH ?"
-            " AND rowid BETWEEN ? AND ? AND kind = ?)"
+            " AND repo_id = ? AND kind = ?)"
         )
-        values += [fts_query(query.text), *search_rowids(repo_id), kind.search_kind]
+        values += [fts_query(query.text), repo_id, kind.search_kind]
     if query.after is not None and key == kind.number:
         where.append(f"{kind.number} < ?")
         values.append(query.after[0])
@@ -208,8 +207,8 @@ def search(conn: sqlite3.Connection, query: SearchQuery, workspace_id: int) -> l
     where = ["cache_search MATCH ?", "coalesce(i.gone, p.gone) IS NULL"]
     params = [_HIT_START, _HIT_END, SNIPPET_TOKENS, workspace_id, fts_query(query.text)]
     if query.repo_id is not None:
-        where.append("s.rowid BETWEEN ? AND ?")
-        params += search_rowids(query.repo_id)
+        where.append("s.repo_id = ?")
+        params.append(query.repo_id)
     if query.state is not None:
         where.append("coalesce(i.state, p.state) = ?")
         params.append(query.state)

@@ -1,7 +1,8 @@
 """The local cache of GitHub issues and pull requests: the write side.
 
 Owns `github_issues`, `github_pull_requests`, the `cache_search` full-text
-index, the `http_cache` validators and the `sync_resume` rows. Cached payloads
+index and its `cache_search_rows` ids, the `http_cache` validators and the
+`sync_resume` rows. Cached payloads
 are data, not events: callers record the audit event that says a page was
 committed, in the same transaction as these writes.
 
@@ -11,10 +12,10 @@ Policies:
   Each write returns the count delta it caused, from the previous
   (kind, state, gone) of every row, so `repo_counts` stays exact. Counts cover
   rows that are not `gone`.
-- `cache_search` has one row per item at a deterministic rowid,
-  `repo_id << 33 | number << 1 | is_pr`, so an item's search row is found
-  without a scan (delete + insert on update) and a repo's rows are one rowid
-  range.
+- `cache_search` has one row per item; its rowid is allocated once in
+  `cache_search_rows`, whose unique (repo_id, kind, number) index finds an
+  item's search row without a scan (delete + insert on update). No id is
+  packed into the rowid, so any repo id SQLite can hold works.
 - A PR's /pulls details (draft, merged_at, head/base ref, the /pulls payload)
   are fresh when `details_updated_at >= updated_at`; an issues-stream update
   makes them stale until the next /pulls pass.
@@ -31,7 +32,6 @@ from typing import Any
 from pmbot.shared.kind import ISSUES, PRS, Kind
 from pmbot.shared.timeutil import now_rfc3339
 
-_ROWID_REPO_SHIFT = 33
 _COLUMNS = (
     "state, title, user_login, labels_json, comments, created_at, updated_at, closed_at, html_url"
 )
@@ -47,15 +47,6 @@ class PageWrite:
 
     def add(self, key: str, amount: int) -> None:
         self.delta[key] = self.delta.get(key, 0) + amount
-
-
-def search_rowid(repo_id: int, kind: Kind, number: int) -> int:
-    return (repo_id << _ROWID_REPO_SHIFT) | (number << 1) | (kind is PRS)
-
-
-def search_rowids(repo_id: int) -> list[int]:
-    """The first and last rowid of one repo's search rows."""
-    return [repo_id << _ROWID_REPO_SHIFT, ((repo_id + 1) << _ROWID_REPO_SHIFT) - 1]
 
 
 def dumps(value: Any) -> str:
@@ -144,10 +135,12 @@ def _previous_rows(
 def _search_bodies(
     conn: sqlite3.Connection, repo_id: int, kind: Kind, numbers: list[int]
 ) -> dict[int, str]:
-    rowids = [search_rowid(repo_id, kind, n) for n in numbers]
-    marks = ",".join("?" * len(rowids))
+    marks = ",".join("?" * len(numbers))
     rows = conn.execute(
-        f"SELECT number, body FROM cache_search WHERE rowid IN ({marks})", rowids
+        "SELECT s.number, s.body FROM cache_search_rows AS m"
+        " JOIN cache_search AS s ON s.rowid = m.search_rowid"
+        f" WHERE m.repo_id = ? AND m.kind = ? AND m.number IN ({marks})",
+        (repo_id, kind.search_kind, *numbers),
     ).fetchall()
     return {int(r[0]): r[1] for r in rows}
 
@@ -185,16 +178,23 @@ def _assign(columns: str) -> str:
 def _replace_search_rows(
     conn: sqlite3.Connection, repo_id: int, kind: Kind, changed: list, previous: dict
 ) -> None:
-    stale = [(search_rowid(repo_id, kind, n),) for n, *_ in changed if n in previous]
-    if stale:
-        conn.executemany("DELETE FROM cache_search WHERE rowid = ?", stale)
+    keys = [(repo_id, kind.search_kind, n) for n, *_ in changed]
+    if previous:
+        conn.executemany(
+            "DELETE FROM cache_search WHERE rowid = (SELECT search_rowid FROM cache_search_rows"
+            " WHERE repo_id = ? AND kind = ? AND number = ?)",
+            [key for key in keys if key[2] in previous],
+        )
+    conn.executemany(
+        "INSERT INTO cache_search_rows (repo_id, kind, number) VALUES (?, ?, ?)"
+        " ON CONFLICT (repo_id, kind, number) DO NOTHING",
+        keys,
+    )
     conn.executemany(
         "INSERT INTO cache_search (rowid, title, body, repo_id, kind, number)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (search_rowid(repo_id, kind, n), cols[1], body, repo_id, kind.search_kind, n)
-            for n, _, cols, body, _ in changed
-        ],
+        " SELECT search_rowid, ?, ?, repo_id, kind, number FROM cache_search_rows"
+        " WHERE repo_id = ? AND kind = ? AND number = ?",
+        [(cols[1], body, repo_id, kind.search_kind, n) for n, _, cols, body, _ in changed],
     )
 
 
@@ -369,4 +369,9 @@ def reset_cache(conn: sqlite3.Connection, repo_ids: Iterable[int]) -> None:
     for repo_id in repo_ids:
         for table in (ISSUES.table, PRS.table, "http_cache", "sync_resume"):
             conn.execute(f"DELETE FROM {table} WHERE repo_id = ?", (repo_id,))
-        conn.execute("DELETE FROM cache_search WHERE rowid BETWEEN ? AND ?", search_rowids(repo_id))
+        conn.execute(
+            "DELETE FROM cache_search WHERE rowid IN"
+            " (SELECT search_rowid FROM cache_search_rows WHERE repo_id = ?)",
+            (repo_id,),
+        )
+        conn.execute("DELETE FROM cache_search_rows WHERE repo_id = ?", (repo_id,))
