@@ -14,6 +14,7 @@ import pytest
 from pmbot.control_plane import operations
 from pmbot.control_plane.sync import holder
 from pmbot.control_plane.sync import schedule as w
+from pmbot.shared.timeutil import to_rfc3339
 from tests.fake_github.clock import T0
 
 
@@ -83,3 +84,16 @@ def test_a_reused_pid_is_not_taken_for_the_holder(conn, clock):
     assert w.claim_lease(conn, repo_id, "before reboot", clock(), 60, holder=earlier)
 
     assert w.claim_lease(conn, repo_id, "restarted", clock(), 60)
+
+
+def test_reschedule_moves_nothing_while_the_interval_is_unchanged(conn, clock):
+    one, two = _add(conn, "acme/one", "acme/two")
+    for repo_id in (one, two):
+        w.claim_lease(conn, repo_id, "a", clock(), 60)
+        w.mark_success(conn, repo_id, clock(), w.next_slot(repo_id, clock(), 300), False)
+
+    assert w.reschedule(conn, 300) == 0
+    assert w.reschedule(conn, 7200) == 2
+    later = w.read_schedule(conn, one)["next_sync_at"]
+    assert later == to_rfc3339(w.next_slot(one, clock(), 7200))
+    assert w.reschedule(conn, 7200) == 0

@@ -8,6 +8,7 @@ tests/test_worker_github.py.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from pmbot.control_plane.github.client import ExchangeInfo, RateLimit, RateLimit
 from pmbot.control_plane.sync import schedule as w
 from pmbot.control_plane.sync.schedule import read_schedule
 from pmbot.control_plane.sync.worker import Worker, WorkerStopping
+from pmbot.shared.timeutil import parse_rfc3339, to_rfc3339
 from tests.fake_github.clock import T0
 
 
@@ -405,3 +407,36 @@ def test_a_one_off_sync_writes_no_heartbeat(conn, make_worker):
     (repo_id,) = _add(conn, "acme/widgets")
     make_worker().sync_repo(repo_id)
     assert conn.execute("SELECT count(*) FROM worker_heartbeats").fetchone()[0] == 0
+
+
+def test_a_changed_poll_interval_reschedules_every_repo_at_start(settings, conn, clock):
+    """Issue 16 item 8: a shorter PMBOT_SYNC_POLL_SECONDS applies at the worker's start,
+    not after the refreshes planned under the old interval (up to an hour away)."""
+    hourly = dataclasses.replace(settings, sync_poll_seconds=3600)
+    engine = FakeEngine()
+    repo_ids = _add(conn, "acme/one", "acme/two")
+    failing = _add(conn, "acme/failing")[0]
+    first = Worker(hourly, engine=engine, clock=clock, rng=lambda: 1.0)
+    first.run_once()  # serves the add requests: all three synced, next in 30–90 min
+    engine.errors.append(RateLimited(clock() + timedelta(minutes=40), status=403))
+    first.sync_repo(failing)
+    first.close()
+    planned = {r: read_schedule(conn, r)["next_sync_at"] for r in [*repo_ids, failing]}
+    assert all(at > to_rfc3339(clock() + timedelta(minutes=29)) for at in planned.values())
+
+    clock.advance(90)
+    engine.calls.clear()
+    restarted = Worker(
+        dataclasses.replace(settings, sync_poll_seconds=60), engine=engine, clock=clock
+    ).start()
+    try:
+        deadline = time.monotonic() + 5
+        while len(engine.calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        assert restarted.stop(timeout=5)
+    assert sorted(repo_id for repo_id, _ in engine.calls) == repo_ids
+    assert read_schedule(conn, failing)["next_sync_at"] == planned[failing]  # still backing off
+    for repo_id in repo_ids:
+        next_sync = parse_rfc3339(read_schedule(conn, repo_id)["next_sync_at"])
+        assert timedelta(seconds=30) <= next_sync - clock() <= timedelta(seconds=90)

@@ -12,9 +12,10 @@ process) and `worker_heartbeats`. None of it is audited.
   expired, already ours, or held by a process on this host that is gone
   (`holder.py`: a killed worker is replaced at once, not after the lease
   runs out); a lost lease fails `renew_lease`.
-- Poll interval: a changed `sync_poll_seconds` reschedules, at the worker's
-  start, every repo whose next refresh lies further away than the new
-  interval (`reschedule`); a repo in backoff keeps its retry time.
+- Poll interval: at the worker's start every checked repo's next refresh is
+  re-planned from its last check under the current `sync_poll_seconds`
+  (`reschedule`), so a changed interval applies at once; a no-op when it did
+  not change. A repo in backoff keeps its retry time.
 - Errors: exponential backoff with jitter, capped, never before a rate-limit
   reset.
 
@@ -35,7 +36,7 @@ from typing import Any
 from pmbot.control_plane.db import transaction
 from pmbot.control_plane.github.protocol import RateLimited
 from pmbot.control_plane.sync.holder import Holder, is_gone, this_process
-from pmbot.shared.timeutil import now_rfc3339, to_rfc3339
+from pmbot.shared.timeutil import now_rfc3339, parse_rfc3339, to_rfc3339
 
 log = logging.getLogger("pmbot.worker")
 
@@ -168,6 +169,27 @@ def mark_failure(
         "UPDATE repo_schedule SET failures = ?, next_sync_at = ? WHERE repo_id = ?",
         (failures, to_rfc3339(next_sync), repo_id),
     )
+
+
+def reschedule(conn: sqlite3.Connection, poll_seconds: int) -> int:
+    """Re-plan every checked repo's next refresh as if its last check had happened under
+    `poll_seconds` (what `mark_success` would have set); returns how many moved.
+
+    Run at the worker's start, so a changed interval applies at once instead of after the
+    refreshes planned under the old one. Repos in backoff keep their retry time.
+    """
+    rows = conn.execute(
+        "SELECT repo_id, last_checked_at, next_sync_at FROM repo_schedule"
+        " WHERE failures = 0 AND last_checked_at IS NOT NULL"
+    ).fetchall()
+    moved = []
+    for repo_id, checked_at, planned in rows:
+        slot = to_rfc3339(next_slot(repo_id, parse_rfc3339(checked_at), poll_seconds))
+        if slot != planned:
+            moved.append((slot, repo_id))
+    with transaction(conn):
+        conn.executemany("UPDATE repo_schedule SET next_sync_at = ? WHERE repo_id = ?", moved)
+    return len(moved)
 
 
 def read_schedule(conn: sqlite3.Connection, repo_id: int) -> dict | None:

@@ -185,6 +185,7 @@ class Worker:
     def _run(self) -> None:
         log.info("worker %s started", self.worker_id)
         try:
+            self._apply_poll_interval()
             while not self._stop.is_set():
                 try:
                     self.run_once()
@@ -194,6 +195,18 @@ class Worker:
         finally:
             self.close()
             log.info("worker %s stopped", self.worker_id)
+
+    def _apply_poll_interval(self) -> None:
+        """A changed `sync_poll_seconds` re-plans every repo now, not after the old plan."""
+        try:
+            moved = schedule.reschedule(self.conn, self.settings.sync_poll_seconds)
+        except Exception as exc:
+            self._unexpected(exc, "rescheduling for the poll interval failed")
+            return
+        if moved:
+            log.info(
+                "poll interval %d s: rescheduled %d repo(s)", self.settings.sync_poll_seconds, moved
+            )
 
     def _unexpected(self, exc: Exception, what: str) -> None:
         self.last_error = exc
