@@ -1,6 +1,6 @@
 """The search-ids migration (issue 16 item 2): an existing DB's search rows, stored at the
 old packed rowids `repo_id << 33 | number << 1 | is_pr`, are rebuilt from the cached
-titles and payloads under ids that no repo id can overflow."""
+titles and payloads under per-repo slots that no repo id can overflow."""
 
 from __future__ import annotations
 
@@ -66,8 +66,8 @@ def test_an_existing_database_keeps_its_search_under_the_new_ids(tmp_path):
     assert _search(conn, "crash") == [(one, "issue", 1), (two, "issue", 1)]
     assert _search(conn, "parser", repo_id=one) == [(one, "issue", 1), (one, "pr", 2)]
     assert _search(conn, "parser", repo_id=two) == []
-    ids = conn.execute("SELECT max(rowid) FROM cache_search").fetchone()[0]
-    assert ids == 3  # dense ids, nothing packed
+    slots = conn.execute("SELECT repo_id, slot FROM cache_search_repos").fetchall()
+    assert sorted(tuple(r) for r in slots) == [(one, 1), (two, 2)]
     # The write side finds the migrated rows: an update replaces the search row.
     insert_cached_item(conn, one, 1, title="Parser crash", body="now a segfault")
     assert _search(conn, "overflow") == []
@@ -75,5 +75,5 @@ def test_an_existing_database_keeps_its_search_under_the_new_ids(tmp_path):
     assert conn.execute("SELECT count(*) FROM cache_search").fetchone()[0] == 3
     cache.reset_cache(conn, [one])
     assert _search(conn, "crash") == [(two, "issue", 1)]
-    assert conn.execute("SELECT count(*) FROM cache_search_rows").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM cache_search").fetchone()[0] == 1
     conn.close()

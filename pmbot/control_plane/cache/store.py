@@ -1,8 +1,8 @@
 """The local cache of GitHub issues and pull requests: the write side.
 
 Owns `github_issues`, `github_pull_requests`, the `cache_search` full-text
-index and its `cache_search_rows` ids, the `http_cache` validators and the
-`sync_resume` rows. Cached payloads
+index and its per-repo `cache_search_repos` slots, the `http_cache`
+validators and the `sync_resume` rows. Cached payloads
 are data, not events: callers record the audit event that says a page was
 committed, in the same transaction as these writes.
 
@@ -12,10 +12,13 @@ Policies:
   Each write returns the count delta it caused, from the previous
   (kind, state, gone) of every row, so `repo_counts` stays exact. Counts cover
   rows that are not `gone`.
-- `cache_search` has one row per item; its rowid is allocated once in
-  `cache_search_rows`, whose unique (repo_id, kind, number) index finds an
-  item's search row without a scan (delete + insert on update). No id is
-  packed into the rowid, so any repo id SQLite can hold works.
+- `cache_search` has one row per item at a deterministic rowid,
+  `slot << 32 | number << 1 | is_pr`, so an item's search row is found
+  without a scan (delete + insert on update) and a repo's rows are one rowid
+  range (a search within a repo reads only that range). The slot is a small
+  number given to each repo on its first cached item (`cache_search_repos`),
+  not the repo id: any repo id SQLite holds works, and the rowid stays below
+  2**63 for 2**31 repos and GitHub's 32-bit issue numbers.
 - A PR's /pulls details (draft, merged_at, head/base ref, the /pulls payload)
   are fresh when `details_updated_at >= updated_at`; an issues-stream update
   makes them stale until the next /pulls pass.
@@ -32,6 +35,8 @@ from typing import Any
 from pmbot.shared.kind import ISSUES, PRS, Kind
 from pmbot.shared.timeutil import now_rfc3339
 
+_SLOT_SHIFT = 32
+_MAX_NUMBER = (1 << 31) - 1  # GitHub's issue numbers are 32-bit signed integers
 _COLUMNS = (
     "state, title, user_login, labels_json, comments, created_at, updated_at, closed_at, html_url"
 )
@@ -47,6 +52,36 @@ class PageWrite:
 
     def add(self, key: str, amount: int) -> None:
         self.delta[key] = self.delta.get(key, 0) + amount
+
+
+def search_rowid(slot: int, kind: Kind, number: int) -> int:
+    if not 0 <= number <= _MAX_NUMBER:
+        raise ValueError(f"item number {number} is outside GitHub's range")
+    return (slot << _SLOT_SHIFT) | (number << 1) | (kind is PRS)
+
+
+def search_rowids(conn: sqlite3.Connection, repo_id: int) -> list[int]:
+    """The first and last rowid of one repo's search rows (an empty range if it has none)."""
+    row = conn.execute(
+        "SELECT slot FROM cache_search_repos WHERE repo_id = ?", (repo_id,)
+    ).fetchone()
+    if row is None:
+        return [1, 0]
+    return [row[0] << _SLOT_SHIFT, ((row[0] + 1) << _SLOT_SHIFT) - 1]
+
+
+def _search_slot(conn: sqlite3.Connection, repo_id: int) -> int:
+    """The repo's slot, given on first use (caller's transaction)."""
+    row = conn.execute(
+        "SELECT slot FROM cache_search_repos WHERE repo_id = ?", (repo_id,)
+    ).fetchone()
+    if row is not None:
+        return row[0]
+    return conn.execute(
+        "INSERT INTO cache_search_repos (repo_id, slot)"
+        " SELECT ?, coalesce(max(slot), 0) + 1 FROM cache_search_repos RETURNING slot",
+        (repo_id,),
+    ).fetchall()[0][0]
 
 
 def dumps(value: Any) -> str:
@@ -135,12 +170,11 @@ def _previous_rows(
 def _search_bodies(
     conn: sqlite3.Connection, repo_id: int, kind: Kind, numbers: list[int]
 ) -> dict[int, str]:
-    marks = ",".join("?" * len(numbers))
+    slot = _search_slot(conn, repo_id)
+    rowids = [search_rowid(slot, kind, n) for n in numbers]
+    marks = ",".join("?" * len(rowids))
     rows = conn.execute(
-        "SELECT s.number, s.body FROM cache_search_rows AS m"
-        " JOIN cache_search AS s ON s.rowid = m.search_rowid"
-        f" WHERE m.repo_id = ? AND m.kind = ? AND m.number IN ({marks})",
-        (repo_id, kind.search_kind, *numbers),
+        f"SELECT number, body FROM cache_search WHERE rowid IN ({marks})", rowids
     ).fetchall()
     return {int(r[0]): r[1] for r in rows}
 
@@ -178,23 +212,17 @@ def _assign(columns: str) -> str:
 def _replace_search_rows(
     conn: sqlite3.Connection, repo_id: int, kind: Kind, changed: list, previous: dict
 ) -> None:
-    keys = [(repo_id, kind.search_kind, n) for n, *_ in changed]
-    if previous:
-        conn.executemany(
-            "DELETE FROM cache_search WHERE rowid = (SELECT search_rowid FROM cache_search_rows"
-            " WHERE repo_id = ? AND kind = ? AND number = ?)",
-            [key for key in keys if key[2] in previous],
-        )
-    conn.executemany(
-        "INSERT INTO cache_search_rows (repo_id, kind, number) VALUES (?, ?, ?)"
-        " ON CONFLICT (repo_id, kind, number) DO NOTHING",
-        keys,
-    )
+    slot = _search_slot(conn, repo_id)
+    stale = [(search_rowid(slot, kind, n),) for n, *_ in changed if n in previous]
+    if stale:
+        conn.executemany("DELETE FROM cache_search WHERE rowid = ?", stale)
     conn.executemany(
         "INSERT INTO cache_search (rowid, title, body, repo_id, kind, number)"
-        " SELECT search_rowid, ?, ?, repo_id, kind, number FROM cache_search_rows"
-        " WHERE repo_id = ? AND kind = ? AND number = ?",
-        [(cols[1], body, repo_id, kind.search_kind, n) for n, _, cols, body, _ in changed],
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (search_rowid(slot, kind, n), cols[1], body, repo_id, kind.search_kind, n)
+            for n, _, cols, body, _ in changed
+        ],
     )
 
 
@@ -369,9 +397,6 @@ def reset_cache(conn: sqlite3.Connection, repo_ids: Iterable[int]) -> None:
     for repo_id in repo_ids:
         for table in (ISSUES.table, PRS.table, "http_cache", "sync_resume"):
             conn.execute(f"DELETE FROM {table} WHERE repo_id = ?", (repo_id,))
-        conn.execute(
-            "DELETE FROM cache_search WHERE rowid IN"
-            " (SELECT search_rowid FROM cache_search_rows WHERE repo_id = ?)",
-            (repo_id,),
-        )
-        conn.execute("DELETE FROM cache_search_rows WHERE repo_id = ?", (repo_id,))
+        rowids = search_rowids(conn, repo_id)
+        conn.execute("DELETE FROM cache_search WHERE rowid BETWEEN ? AND ?", rowids)
+        conn.execute("DELETE FROM cache_search_repos WHERE repo_id = ?", (repo_id,))
