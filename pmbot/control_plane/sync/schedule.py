@@ -187,8 +187,9 @@ def reschedule(conn: sqlite3.Connection, poll_seconds: int) -> int:
         slot = to_rfc3339(next_slot(repo_id, parse_rfc3339(checked_at), poll_seconds))
         if slot != planned:
             moved.append((slot, repo_id))
-    with transaction(conn):
-        conn.executemany("UPDATE repo_schedule SET next_sync_at = ? WHERE repo_id = ?", moved)
+    if moved:
+        with transaction(conn):
+            conn.executemany("UPDATE repo_schedule SET next_sync_at = ? WHERE repo_id = ?", moved)
     return len(moved)
 
 

@@ -19,6 +19,11 @@ Policy (the tables and the schedule, lease and backoff rules are in
 - Errors: per repo, exponential backoff with jitter (`schedule.retry_at`); a
   success resets it. `sync.failed` is appended by `sync.record_failure`,
   which does so only when the error state changes.
+- Storage: a sync that fails because the data dir cannot be written records
+  that one clear line (`data_dir_not_writable`, from `db.health`) as the
+  repo's error, never a traceback. If even that record cannot be written, the
+  worker logs one line, holds the repo off for its backoff in memory, and
+  logs a failing cycle once until it changes, instead of a traceback a second.
 - Shutdown: `stop()` sets an event. The sync in flight stops between pages
   (each page commits atomically) or at once while waiting to retry.
 """
@@ -38,7 +43,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pmbot.control_plane.db import connect, transaction
+from pmbot.control_plane.db import connect, health, transaction
 from pmbot.control_plane.github import status
 from pmbot.control_plane.github.client import GitHubClient, GitHubError
 from pmbot.control_plane.registry import RepoNotFound
@@ -140,6 +145,8 @@ class Worker:
         self._local = threading.local()
         self._started_at = self.clock()
         self._last_response: Any = None
+        self._held_off: dict[int, datetime] = {}  # repo → retry time no DB row could keep
+        self._cycle_problem: str | None = None
         if self.wait is None:
             self.wait = self._stop.wait
         if self.client is None:
@@ -163,9 +170,16 @@ class Worker:
         """Close the calling thread's connection, dropping its heartbeat row."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
-            schedule.delete_heartbeat(conn, self.worker_id)
-            conn.close()
-            self._local.conn = None
+            try:
+                schedule.delete_heartbeat(conn, self.worker_id)
+            except sqlite3.DatabaseError as exc:
+                storage = self._storage_error(exc)
+                if storage is None:
+                    raise
+                log.error("cannot drop the heartbeat of worker %s: %s", self.worker_id, storage)
+            finally:
+                conn.close()
+                self._local.conn = None
 
     # -- thread ----------------------------------------------------------------------------
 
@@ -189,8 +203,9 @@ class Worker:
             while not self._stop.is_set():
                 try:
                     self.run_once()
+                    self._cycle_problem = None
                 except Exception as exc:
-                    self._unexpected(exc, "worker cycle failed")
+                    self._cycle_failed(exc)
                 self._stop.wait(LOOP_SECONDS)
         finally:
             self.close()
@@ -201,7 +216,7 @@ class Worker:
         try:
             moved = schedule.reschedule(self.conn, self.settings.sync_poll_seconds)
         except Exception as exc:
-            self._unexpected(exc, "rescheduling for the poll interval failed")
+            self._cycle_failed(exc)
             return
         if moved:
             log.info(
@@ -212,13 +227,33 @@ class Worker:
         self.last_error = exc
         log.exception("%s: %s", what, exc)
 
+    def _storage_error(self, exc: BaseException) -> health.StorageError | None:
+        """The operator-facing error when `exc` is the data dir or DB failing, else None."""
+        if isinstance(exc, health.StorageError):
+            return exc
+        if isinstance(exc, sqlite3.DatabaseError):
+            return health.classify(exc, self.settings.db_path)
+        return None
+
+    def _cycle_failed(self, exc: Exception) -> None:
+        """A storage failure is one line, logged again only when it changes."""
+        storage = self._storage_error(exc)
+        if storage is None:
+            self._unexpected(exc, "worker cycle failed")
+            return
+        self.last_error = storage
+        if str(storage) != self._cycle_problem:
+            self._cycle_problem = str(storage)
+            log.error("worker cycle failed: %s", storage)
+
     # -- one cycle -------------------------------------------------------------------------
 
     def run_once(self) -> list[SyncOutcome]:
         """Beat, then serve "sync now" requests and due repos until none is left."""
         conn = self.conn
         self._beat(conn)
-        due = schedule.due_repo_ids(conn, self.clock())
+        now = self.clock()
+        due = [r for r in schedule.due_repo_ids(conn, now) if self._held_off.get(r, now) <= now]
         handled: set[int] = set()
         outcomes = []
         while not self._stop.is_set():
@@ -258,11 +293,18 @@ class Worker:
             reconcile = reconcile or schedule.reconcile_due(conn, repo_id, now)
             return self._attempt(conn, job, reconcile)
         finally:
-            with transaction(conn):
-                if requests_upto is not None:
-                    schedule.delete_requests(conn, repo_id, requests_upto)
-                schedule.release_lease(conn, repo_id, self.worker_id)
-                self._flush_status(conn)
+            try:
+                with transaction(conn):
+                    if requests_upto is not None:
+                        schedule.delete_requests(conn, repo_id, requests_upto)
+                    schedule.release_lease(conn, repo_id, self.worker_id)
+                    self._flush_status(conn)
+            except sqlite3.DatabaseError as exc:
+                # The lease runs out (or a restart here takes it over); one line, no traceback.
+                storage = self._storage_error(exc)
+                if storage is None:
+                    raise
+                log.error("cannot release the lease of repo %s: %s", repo_id, storage)
 
     def _attempt(self, conn: sqlite3.Connection, job: _JobContext, reconcile: bool) -> SyncOutcome:
         try:
@@ -282,9 +324,11 @@ class Worker:
             self._fail(conn, job.repo_id, exc)
             return SyncOutcome(job.repo_id, "failed", error=exc)
         except Exception as exc:
-            self._unexpected(exc, f"sync of repo {job.repo_id} failed unexpectedly")
-            self._fail(conn, job.repo_id, exc)
-            return SyncOutcome(job.repo_id, "failed", error=exc)
+            error = self._storage_error(exc)
+            if error is None:
+                self._unexpected(exc, f"sync of repo {job.repo_id} failed unexpectedly")
+            self._fail(conn, job.repo_id, error or exc)
+            return SyncOutcome(job.repo_id, "failed", error=error or exc)
         if self._stop.is_set() or not job.lease_ok:
             return SyncOutcome(job.repo_id, "stopped", result)
         now = self.clock()
@@ -303,11 +347,20 @@ class Worker:
             "sync of repo %s failed (attempt %d, next try %s): %s",
             repo_id, failures, to_rfc3339(moment), error,
         )  # fmt: skip
-        with transaction(conn):
-            schedule.mark_failure(conn, repo_id, failures, moment)
-            self.engine.record_failure(
-                conn, repo_id, error, attempt=failures, next_retry_at=to_rfc3339(moment)
-            )
+        try:
+            with transaction(conn):
+                schedule.mark_failure(conn, repo_id, failures, moment)
+                self.engine.record_failure(
+                    conn, repo_id, error, attempt=failures, next_retry_at=to_rfc3339(moment)
+                )
+        except sqlite3.DatabaseError as exc:
+            storage = self._storage_error(exc)
+            if storage is None:
+                raise
+            log.error("cannot record the failure of repo %s: %s", repo_id, storage)
+            self._held_off[repo_id] = moment
+            return
+        self._held_off.pop(repo_id, None)
 
     # -- hooks for the client ---------------------------------------------------------------
 
