@@ -62,7 +62,7 @@ def test_an_existing_database_keeps_its_search_under_the_new_ids(tmp_path):
 
     applied = migrate(conn)
 
-    assert [m.path.name for m in applied] == [MIGRATION]
+    assert applied[0].path.name == MIGRATION  # and any later ones
     assert _search(conn, "crash") == [(one, "issue", 1), (two, "issue", 1)]
     assert _search(conn, "parser", repo_id=one) == [(one, "issue", 1), (one, "pr", 2)]
     assert _search(conn, "parser", repo_id=two) == []

@@ -30,6 +30,7 @@ Policy (the tables and the schedule, lease and backoff rules are in
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -37,7 +38,7 @@ import socket
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -145,7 +146,7 @@ class Worker:
         self._local = threading.local()
         self._started_at = self.clock()
         self._last_response: Any = None
-        self._held_off: dict[int, datetime] = {}  # repo → retry time no DB row could keep
+        self._held_off: dict[int, datetime] = {}  # repo → retry time, while the DB is unwritable
         self._cycle_problem: str | None = None
         if self.wait is None:
             self.wait = self._stop.wait
@@ -171,12 +172,8 @@ class Worker:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             try:
-                schedule.delete_heartbeat(conn, self.worker_id)
-            except sqlite3.DatabaseError as exc:
-                storage = self._storage_error(exc)
-                if storage is None:
-                    raise
-                log.error("cannot drop the heartbeat of worker %s: %s", self.worker_id, storage)
+                with self._one_line_if_storage_fails(f"drop the heartbeat of {self.worker_id}"):
+                    schedule.delete_heartbeat(conn, self.worker_id)
             finally:
                 conn.close()
                 self._local.conn = None
@@ -234,6 +231,18 @@ class Worker:
         if isinstance(exc, sqlite3.DatabaseError):
             return health.classify(exc, self.settings.db_path)
         return None
+
+    @contextlib.contextmanager
+    def _one_line_if_storage_fails(self, what: str) -> Iterator[None]:
+        """A storage failure inside is logged as one line ("cannot <what>: ..."), not
+        raised; any other error propagates."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            storage = self._storage_error(exc)
+            if storage is None:
+                raise
+            log.error("cannot %s: %s", what, storage)
 
     def _cycle_failed(self, exc: Exception) -> None:
         """A storage failure is one line, logged again only when it changes."""
@@ -293,18 +302,13 @@ class Worker:
             reconcile = reconcile or schedule.reconcile_due(conn, repo_id, now)
             return self._attempt(conn, job, reconcile)
         finally:
-            try:
-                with transaction(conn):
-                    if requests_upto is not None:
-                        schedule.delete_requests(conn, repo_id, requests_upto)
-                    schedule.release_lease(conn, repo_id, self.worker_id)
-                    self._flush_status(conn)
-            except sqlite3.DatabaseError as exc:
-                # The lease runs out (or a restart here takes it over); one line, no traceback.
-                storage = self._storage_error(exc)
-                if storage is None:
-                    raise
-                log.error("cannot release the lease of repo %s: %s", repo_id, storage)
+            # If this fails, the lease runs out (or a restart on this host takes it over).
+            what = f"release the lease of repo {repo_id}"
+            with self._one_line_if_storage_fails(what), transaction(conn):
+                if requests_upto is not None:
+                    schedule.delete_requests(conn, repo_id, requests_upto)
+                schedule.release_lease(conn, repo_id, self.worker_id)
+                self._flush_status(conn)
 
     def _attempt(self, conn: sqlite3.Connection, job: _JobContext, reconcile: bool) -> SyncOutcome:
         try:
@@ -347,20 +351,14 @@ class Worker:
             "sync of repo %s failed (attempt %d, next try %s): %s",
             repo_id, failures, to_rfc3339(moment), error,
         )  # fmt: skip
-        try:
+        self._held_off[repo_id] = moment  # kept only while no DB row can keep it
+        with self._one_line_if_storage_fails(f"record the failure of repo {repo_id}"):
             with transaction(conn):
                 schedule.mark_failure(conn, repo_id, failures, moment)
                 self.engine.record_failure(
                     conn, repo_id, error, attempt=failures, next_retry_at=to_rfc3339(moment)
                 )
-        except sqlite3.DatabaseError as exc:
-            storage = self._storage_error(exc)
-            if storage is None:
-                raise
-            log.error("cannot record the failure of repo %s: %s", repo_id, storage)
-            self._held_off[repo_id] = moment
-            return
-        self._held_off.pop(repo_id, None)
+            del self._held_off[repo_id]
 
     # -- hooks for the client ---------------------------------------------------------------
 
