@@ -132,6 +132,10 @@ def bench_threads(args, db_path: Path, script: Path, threads: int) -> dict:
     naive = start_naive(db_path, naive_port, threads, log)
     lists = [f"/api/repos/{r}/issues?limit=50" for r in range(1, 21)]
     searches = [f"/api/search?q={q.replace(' ', '%20')}" for q in SEARCHES]
+    # The repo-scoped search paths (issue 16 item 2): `repo_id=` and a list filtered by `q`.
+    words = [q.replace(" ", "%20") for q in SEARCHES]
+    in_repo = [f"/api/search?q={q}&repo_id={r}" for r in range(1, 21) for q in words]
+    lists_q = [f"/api/repos/{r}/issues?limit=50&q={q}" for r in range(1, 21) for q in words]
     try:
         wrk(pm_port, lists, 4, 2, script)  # warm-up: page cache, connections
         wrk(naive_port, lists, 4, 2, script)
@@ -142,6 +146,8 @@ def bench_threads(args, db_path: Path, script: Path, threads: int) -> dict:
             "naive_16": wrk(naive_port, lists, 16, args.seconds, script),
             "naive_1": wrk(naive_port, lists, 1, args.seconds, script),
             "search_1": wrk(pm_port, searches, 1, args.seconds, script),
+            "search_repo_1": wrk(pm_port, in_repo, 1, args.seconds, script),
+            "list_q_1": wrk(pm_port, lists_q, 1, args.seconds, script),
         }
     finally:
         for process in (pmbot, naive):
@@ -162,6 +168,8 @@ def report(threads: int, r: dict) -> None:
         "pmbot_16": "pmbot list, 16 clients",
         "naive_16": "naive list, 16 clients",
         "search_1": "pmbot search, 1 client",
+        "search_repo_1": "pmbot search in a repo, 1 client",
+        "list_q_1": "pmbot list with q, 1 client",
     }
     for key, name in names.items():
         x = r[key]

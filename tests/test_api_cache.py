@@ -195,3 +195,42 @@ def test_fts_operators_are_plain_text(client, seeded, q):
     from urllib.parse import quote
 
     assert client.get(f"/api/search?q={quote(q)}").status == 200
+
+
+@pytest.mark.parametrize("big_id", [1 << 30, 1 << 40, (1 << 63) - 2])
+def test_search_and_q_lists_work_for_any_repo_id_sqlite_can_hold(client, conn, seeded, big_id):
+    """Issue 16 item 2: search row ids once packed repo_id (`<< 33`) and overflowed."""
+    conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'repos'", (big_id - 1,))
+    big = add_repo(conn, "octo/big").repo_id
+    assert big == big_id
+    insert_cached_item(conn, big, 3, title="Crash in the big repo", body="kaboom")
+    insert_cached_item(conn, big, 3, title="Crash in the big repo", body="kaboom again")
+    insert_cached_item(conn, big, 4, kind="pr", title="Fix the crash", body="kaboom fix")
+
+    found = client.get(f"/api/search?q=kaboom&repo_id={big}")
+    listed = client.get(f"/api/repos/{big}/issues?q=kaboom")
+    prs = client.get(f"/api/repos/{big}/prs?q=kaboom")
+    anywhere = client.get("/api/search?q=kaboom")
+
+    assert found.status == 200, found.text
+    assert sorted((r["repo_id"], r["kind"], r["number"]) for r in found.json()["items"]) == [
+        (big, "issue", 3),
+        (big, "pr", 4),
+    ]
+    assert _numbers(listed) == [3] and _numbers(prs) == [4]
+    assert len(anywhere.json()["items"]) == 2
+    assert client.get(f"/api/search?q=issue&repo_id={big}").json()["items"] == []
+    assert _numbers(client.get(f"/api/repos/{seeded}/issues?q=kaboom")) == []
+    assert client.get(f"/api/search?q=kaboom&repo_id={(1 << 63) - 1}").json()["items"] == []
+
+
+def test_ids_past_what_sqlite_holds_are_refused_not_overflowed(client, seeded):
+    """The document says ids are 1 to 2**63 - 1: a query id beyond is a 422 naming it, a
+    path id beyond names nothing (404), and a 19-digit id in range is routed."""
+    refused = client.get(f"/api/search?q=x&repo_id={1 << 63}")
+    assert (refused.status, refused.json()["field"]) == (422, "repo_id")
+    for path in (f"/api/repos/{1 << 63}/issues?q=x", "/api/repos/99999999999999999999/prs"):
+        reply = client.get(path)
+        assert (reply.status, reply.json()["code"]) == (404, "not_found"), reply.text
+    in_range = client.get(f"/api/repos/{(1 << 63) - 1}/issues?q=x")
+    assert (in_range.status, in_range.json()["code"]) == (404, "repo_not_found")

@@ -20,7 +20,8 @@ from pmbot.shared.resources import migrations_dir
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXPECTED_TABLES = {
     "schema_migrations", "audit_events", "workspaces", "repos", "repo_sync_state",
-    "repo_counts", "github_issues", "github_pull_requests", "cache_search", "http_cache",
+    "repo_counts", "github_issues", "github_pull_requests", "cache_search", "cache_search_repos",
+    "http_cache",
     "sync_requests", "repo_schedule", "github_status", "worker_heartbeats",
 }  # fmt: skip
 

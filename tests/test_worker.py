@@ -8,6 +8,8 @@ tests/test_worker_github.py.
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,12 +17,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from pmbot.control_plane import operations
+from pmbot.control_plane import operations, registry
 from pmbot.control_plane.github import status
 from pmbot.control_plane.github.client import ExchangeInfo, RateLimit, RateLimited, ServerError
 from pmbot.control_plane.sync import schedule as w
+from pmbot.control_plane.sync import sync as real_sync
 from pmbot.control_plane.sync.schedule import read_schedule
 from pmbot.control_plane.sync.worker import Worker, WorkerStopping
+from pmbot.shared.timeutil import parse_rfc3339, to_rfc3339
 from tests.fake_github.clock import T0
 
 
@@ -405,3 +409,87 @@ def test_a_one_off_sync_writes_no_heartbeat(conn, make_worker):
     (repo_id,) = _add(conn, "acme/widgets")
     make_worker().sync_repo(repo_id)
     assert conn.execute("SELECT count(*) FROM worker_heartbeats").fetchone()[0] == 0
+
+
+def test_a_changed_poll_interval_reschedules_every_repo_at_start(settings, conn, clock):
+    """Issue 16 item 8: a shorter PMBOT_SYNC_POLL_SECONDS applies at the worker's start,
+    not after the refreshes planned under the old interval (up to an hour away)."""
+    hourly = dataclasses.replace(settings, sync_poll_seconds=3600)
+    engine = FakeEngine()
+    repo_ids = _add(conn, "acme/one", "acme/two")
+    failing = _add(conn, "acme/failing")[0]
+    first = Worker(hourly, engine=engine, clock=clock, rng=lambda: 1.0)
+    first.run_once()  # serves the add requests: all three synced, next in 30–90 min
+    engine.errors.append(RateLimited(clock() + timedelta(minutes=40), status=403))
+    first.sync_repo(failing)
+    first.close()
+    planned = {r: read_schedule(conn, r)["next_sync_at"] for r in [*repo_ids, failing]}
+    assert all(at > to_rfc3339(clock() + timedelta(minutes=29)) for at in planned.values())
+
+    clock.advance(90)
+    engine.calls.clear()
+    restarted = Worker(
+        dataclasses.replace(settings, sync_poll_seconds=60), engine=engine, clock=clock
+    ).start()
+    try:
+        deadline = time.monotonic() + 5
+        while len(engine.calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        assert restarted.stop(timeout=5)
+    assert sorted(repo_id for repo_id, _ in engine.calls) == repo_ids
+    assert read_schedule(conn, failing)["next_sync_at"] == planned[failing]  # still backing off
+    for repo_id in repo_ids:
+        next_sync = parse_rfc3339(read_schedule(conn, repo_id)["next_sync_at"])
+        assert timedelta(seconds=30) <= next_sync - clock() <= timedelta(seconds=90)
+
+
+# -- a failing data dir (issue 16 item 5, the sync's part) -----------------------------------
+
+
+def _read_only(db_path):
+    return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, isolation_level=None)
+
+
+def test_a_sync_whose_writes_fail_records_one_clear_error_on_the_repo(
+    settings, conn, db_path, make_worker, engine, caplog
+):
+    (repo_id,) = _add(conn, "acme/widgets")
+    read_only = _read_only(db_path)
+
+    def write_a_page(page):  # a real refused write, as a read-only or failing disk gives
+        read_only.execute("INSERT INTO sync_requests (repo_id, requested_at) VALUES (1, 'x')")
+
+    engine.during_page = write_a_page
+    engine.record_failure = real_sync.record_failure
+    worker = make_worker()
+    [outcome] = worker.run_once()
+
+    repo = registry.get_repo(conn, repo_id)
+    assert outcome.status == "failed"
+    assert (repo.status, repo.last_error_code) == ("error", "data_dir_not_writable")
+    assert repo.last_error.startswith(f"the data dir {db_path.parent} is not writable")
+    assert all(r.exc_info is None for r in caplog.records)
+    assert read_schedule(conn, repo_id)["lease_owner"] is None
+    read_only.close()
+
+
+def test_a_data_dir_that_cannot_be_written_at_all_is_one_line_not_a_traceback_loop(
+    settings, conn, db_path, make_worker, engine, clock, caplog, monkeypatch
+):
+    _add(conn, "acme/widgets")
+    monkeypatch.setattr("pmbot.control_plane.sync.worker.connect", _read_only)
+    worker = make_worker()
+
+    worker.start()
+    try:
+        time.sleep(2.5)  # two or three cycles
+    finally:
+        assert worker.stop(timeout=5)
+
+    lines = [r for r in caplog.records if r.name.startswith("pmbot") and r.levelname == "ERROR"]
+    cycles = [r for r in lines if r.getMessage().startswith("worker cycle failed")]
+    assert len(cycles) == 1, [r.getMessage() for r in lines]  # once, not once a second
+    assert all("not writable" in r.getMessage() and r.exc_info is None for r in lines)
+    assert worker.last_error.code == "data_dir_not_writable"
+    assert engine.calls == []

@@ -427,6 +427,37 @@ def test_sigkill_mid_import_then_restart_converges(env, conn, big_fake, tmp_path
 
 
 @pytest.mark.slow
+def test_a_worker_restarted_after_sigkill_takes_over_the_lease_at_once(
+    env, conn, big_fake, tmp_path
+):
+    """Issue 16 item 9: with the default 60 s lease, the restarted worker on this host sees
+    that the holder's process is gone and resumes at once, not after the lease runs out."""
+    db_path = Path(env["PMBOT_DATA_DIR"]) / "control_plane" / "pm_bot.sqlite3"
+    repo_id = operations.add_repo(conn, REPO).repo_id
+    proc = _spawn(env, tmp_path)
+    try:
+        _wait_for(lambda: _pages_done(db_path, repo_id) >= 2)
+        proc.kill()
+        proc.wait(5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    held = read_schedule(conn, repo_id)
+    assert held["lease_owner"] is not None and held["lease_expires_at"] is not None
+    killed_at = time.monotonic()
+    proc = _spawn(env, tmp_path)
+    try:
+        # Well inside the 60 s lease (the import itself takes a few seconds).
+        _wait_for(lambda: _synced(db_path, repo_id), timeout=40)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+    assert time.monotonic() - killed_at < 40
+    assert cached(conn) == truth(big_fake)
+    assert counts_match(conn, repo_id)
+
+
+@pytest.mark.slow
 def test_sigterm_mid_import_stops_within_5s_leaving_nothing_half_done(
     env, conn, big_fake, tmp_path
 ):

@@ -22,6 +22,7 @@ from bottle import Bottle, HTTPError, HTTPResponse, request, response
 
 from pmbot.control_plane.api.connections import ThreadConnections
 from pmbot.control_plane.api.handlers import ROUTES, Handlers
+from pmbot.control_plane.api.parsers import MAX_ID
 from pmbot.control_plane.api.problems import (
     PROBLEM_CONTENT_TYPE,
     ApiProblem,
@@ -49,7 +50,7 @@ from pmbot.shared.timeutil import to_rfc3339
 
 log = logging.getLogger("pmbot.api")
 
-ID_PATTERN = r"[0-9]{1,18}"
+ID_PATTERN = r"[0-9]{1,19}"
 _ERROR_CODES = {
     400: "bad_request",
     403: "forbidden",
@@ -74,7 +75,7 @@ def create_app(
     attach a scripted one).
     """
     app = Bottle()
-    app.router.add_filter("id", lambda _conf: (ID_PATTERN, int, str))
+    app.router.add_filter("id", lambda _conf: (ID_PATTERN, _path_id, str))
     db = ThreadConnections(db_path)
     client_factory = github_client_factory or GitHubClient.from_settings
     handlers = Handlers(settings, db, client_factory, executor)
@@ -183,6 +184,15 @@ def _internal_body(exc: BaseException) -> dict[str, Any]:
     )
     detail = f"unexpected error; reference {request_id}"
     return problem_body(500, "internal_error", detail, request_id=request_id)
+
+
+def _path_id(text: str) -> int:
+    """A path id as the document allows it (1 to 2**63 - 1); a larger one names nothing
+    SQLite can store, so it is the same 404 as any unknown id (never an overflow)."""
+    value = int(text)
+    if value > MAX_ID:
+        raise HTTPError(404, f"Not found: no object has id {text}")
+    return value
 
 
 def _error_page(error: HTTPError) -> str:

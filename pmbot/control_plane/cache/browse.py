@@ -64,7 +64,7 @@ def list_page(
     not the query, bounded throughput. One step per page also skips building
     and encoding dicts in Python.
     """
-    page_sql, params = _list_sql(repo_id, kind, query)
+    page_sql, params = _list_sql(conn, repo_id, kind, query)
     key = SORT_COLUMNS[query.sort] or kind.number
     sql = (
         f"SELECT json_group_array({_item_json(kind, query)}) FILTER (WHERE rn <= ?), count(*),"
@@ -105,7 +105,9 @@ def _order(kind: Kind, key: str) -> str:
     return f"{key} DESC, {kind.number} DESC" if key != kind.number else f"{key} DESC"
 
 
-def _list_sql(repo_id: int, kind: Kind, query: ListQuery) -> tuple[str, list[Any]]:
+def _list_sql(
+    conn: sqlite3.Connection, repo_id: int, kind: Kind, query: ListQuery
+) -> tuple[str, list[Any]]:
     """SQL for one page. `state=all` merges the open and closed index ranges
     (two LIMITed walks) instead of sorting every row of the repo."""
     key = SORT_COLUMNS[query.sort] or kind.number
@@ -113,7 +115,7 @@ def _list_sql(repo_id: int, kind: Kind, query: ListQuery) -> tuple[str, list[Any
     states = ("open", "closed") if query.state == "all" else (query.state,)
     parts, params = [], []
     for state in states:
-        where, values = _filters(repo_id, kind, query, key, state)
+        where, values = _filters(conn, repo_id, kind, query, key, state)
         parts.append(
             f"SELECT {_columns(kind, query)} FROM {kind.table}"
             f" WHERE {where} ORDER BY {order} LIMIT ?"
@@ -136,7 +138,7 @@ def _columns(kind: Kind, query: ListQuery) -> str:
 
 
 def _filters(
-    repo_id: int, kind: Kind, query: ListQuery, key: str, state: str
+    conn: sqlite3.Connection, repo_id: int, kind: Kind, query: ListQuery, key: str, state: str
 ) -> tuple[str, list[Any]]:
     where, values = ["repo_id = ?", "state = ?"], [repo_id, state]
     if not query.include_gone:
@@ -149,7 +151,7 @@ def _filters(
             f"{kind.number} IN (SELECT number FROM cache_search WHERE cache_search MATCH ?"
             " AND rowid BETWEEN ? AND ? AND kind = ?)"
         )
-        values += [fts_query(query.text), *search_rowids(repo_id), kind.search_kind]
+        values += [fts_query(query.text), *search_rowids(conn, repo_id), kind.search_kind]
     if query.after is not None and key == kind.number:
         where.append(f"{kind.number} < ?")
         values.append(query.after[0])
@@ -209,7 +211,7 @@ def search(conn: sqlite3.Connection, query: SearchQuery, workspace_id: int) -> l
     params = [_HIT_START, _HIT_END, SNIPPET_TOKENS, workspace_id, fts_query(query.text)]
     if query.repo_id is not None:
         where.append("s.rowid BETWEEN ? AND ?")
-        params += search_rowids(query.repo_id)
+        params += search_rowids(conn, query.repo_id)
     if query.state is not None:
         where.append("coalesce(i.state, p.state) = ?")
         params.append(query.state)

@@ -1,7 +1,8 @@
 """The local cache of GitHub issues and pull requests: the write side.
 
 Owns `github_issues`, `github_pull_requests`, the `cache_search` full-text
-index, the `http_cache` validators and the `sync_resume` rows. Cached payloads
+index and its per-repo `cache_search_repos` slots, the `http_cache`
+validators and the `sync_resume` rows. Cached payloads
 are data, not events: callers record the audit event that says a page was
 committed, in the same transaction as these writes.
 
@@ -12,9 +13,12 @@ Policies:
   (kind, state, gone) of every row, so `repo_counts` stays exact. Counts cover
   rows that are not `gone`.
 - `cache_search` has one row per item at a deterministic rowid,
-  `repo_id << 33 | number << 1 | is_pr`, so an item's search row is found
+  `slot << 32 | number << 1 | is_pr`, so an item's search row is found
   without a scan (delete + insert on update) and a repo's rows are one rowid
-  range.
+  range (a search within a repo reads only that range). The slot is a small
+  number given to each repo on its first cached item (`cache_search_repos`),
+  not the repo id: any repo id SQLite holds works, and the rowid stays below
+  2**63 for 2**31 repos and GitHub's 32-bit issue numbers.
 - A PR's /pulls details (draft, merged_at, head/base ref, the /pulls payload)
   are fresh when `details_updated_at >= updated_at`; an issues-stream update
   makes them stale until the next /pulls pass.
@@ -31,7 +35,8 @@ from typing import Any
 from pmbot.shared.kind import ISSUES, PRS, Kind
 from pmbot.shared.timeutil import now_rfc3339
 
-_ROWID_REPO_SHIFT = 33
+_SLOT_SHIFT = 32
+_MAX_NUMBER = (1 << 31) - 1  # GitHub's issue numbers are 32-bit signed integers
 _COLUMNS = (
     "state, title, user_login, labels_json, comments, created_at, updated_at, closed_at, html_url"
 )
@@ -49,13 +54,34 @@ class PageWrite:
         self.delta[key] = self.delta.get(key, 0) + amount
 
 
-def search_rowid(repo_id: int, kind: Kind, number: int) -> int:
-    return (repo_id << _ROWID_REPO_SHIFT) | (number << 1) | (kind is PRS)
+def search_rowid(slot: int, kind: Kind, number: int) -> int:
+    if not 0 <= number <= _MAX_NUMBER:
+        raise ValueError(f"item number {number} is outside GitHub's range")
+    return (slot << _SLOT_SHIFT) | (number << 1) | (kind is PRS)
 
 
-def search_rowids(repo_id: int) -> list[int]:
-    """The first and last rowid of one repo's search rows."""
-    return [repo_id << _ROWID_REPO_SHIFT, ((repo_id + 1) << _ROWID_REPO_SHIFT) - 1]
+def search_rowids(conn: sqlite3.Connection, repo_id: int) -> list[int]:
+    """The first and last rowid of one repo's search rows (an empty range if it has none)."""
+    row = conn.execute(
+        "SELECT slot FROM cache_search_repos WHERE repo_id = ?", (repo_id,)
+    ).fetchone()
+    if row is None:
+        return [1, 0]
+    return [row[0] << _SLOT_SHIFT, ((row[0] + 1) << _SLOT_SHIFT) - 1]
+
+
+def _search_slot(conn: sqlite3.Connection, repo_id: int) -> int:
+    """The repo's slot, given on first use (caller's transaction)."""
+    row = conn.execute(
+        "SELECT slot FROM cache_search_repos WHERE repo_id = ?", (repo_id,)
+    ).fetchone()
+    if row is not None:
+        return row[0]
+    return conn.execute(
+        "INSERT INTO cache_search_repos (repo_id, slot)"
+        " SELECT ?, coalesce(max(slot), 0) + 1 FROM cache_search_repos RETURNING slot",
+        (repo_id,),
+    ).fetchall()[0][0]
 
 
 def dumps(value: Any) -> str:
@@ -144,7 +170,8 @@ def _previous_rows(
 def _search_bodies(
     conn: sqlite3.Connection, repo_id: int, kind: Kind, numbers: list[int]
 ) -> dict[int, str]:
-    rowids = [search_rowid(repo_id, kind, n) for n in numbers]
+    slot = _search_slot(conn, repo_id)
+    rowids = [search_rowid(slot, kind, n) for n in numbers]
     marks = ",".join("?" * len(rowids))
     rows = conn.execute(
         f"SELECT number, body FROM cache_search WHERE rowid IN ({marks})", rowids
@@ -185,14 +212,15 @@ def _assign(columns: str) -> str:
 def _replace_search_rows(
     conn: sqlite3.Connection, repo_id: int, kind: Kind, changed: list, previous: dict
 ) -> None:
-    stale = [(search_rowid(repo_id, kind, n),) for n, *_ in changed if n in previous]
+    slot = _search_slot(conn, repo_id)
+    stale = [(search_rowid(slot, kind, n),) for n, *_ in changed if n in previous]
     if stale:
         conn.executemany("DELETE FROM cache_search WHERE rowid = ?", stale)
     conn.executemany(
         "INSERT INTO cache_search (rowid, title, body, repo_id, kind, number)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         [
-            (search_rowid(repo_id, kind, n), cols[1], body, repo_id, kind.search_kind, n)
+            (search_rowid(slot, kind, n), cols[1], body, repo_id, kind.search_kind, n)
             for n, _, cols, body, _ in changed
         ],
     )
@@ -369,4 +397,6 @@ def reset_cache(conn: sqlite3.Connection, repo_ids: Iterable[int]) -> None:
     for repo_id in repo_ids:
         for table in (ISSUES.table, PRS.table, "http_cache", "sync_resume"):
             conn.execute(f"DELETE FROM {table} WHERE repo_id = ?", (repo_id,))
-        conn.execute("DELETE FROM cache_search WHERE rowid BETWEEN ? AND ?", search_rowids(repo_id))
+        rowids = search_rowids(conn, repo_id)
+        conn.execute("DELETE FROM cache_search WHERE rowid BETWEEN ? AND ?", rowids)
+        conn.execute("DELETE FROM cache_search_repos WHERE repo_id = ?", (repo_id,))

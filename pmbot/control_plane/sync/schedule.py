@@ -8,8 +8,14 @@ process) and `worker_heartbeats`. None of it is audited.
   stable offset inside the interval derived from its repo_id, so many repos
   are spread over the interval instead of firing together. A repo with no
   schedule row is due now. Each repo's open set is reconciled daily.
-- Lease: one conditional UPDATE inside `BEGIN IMMEDIATE` claims a repo when
-  its lease is free, expired or already ours; a lost lease fails `renew_lease`.
+- Lease: inside `BEGIN IMMEDIATE`, a repo is claimed when its lease is free,
+  expired, already ours, or held by a process on this host that is gone
+  (`holder.py`: a killed worker is replaced at once, not after the lease
+  runs out); a lost lease fails `renew_lease`.
+- Poll interval: at the worker's start every checked repo's next refresh is
+  re-planned from its last check under the current `sync_poll_seconds`
+  (`reschedule`), so a changed interval applies at once; a no-op when it did
+  not change. A repo in backoff keeps its retry time.
 - Errors: exponential backoff with jitter, capped, never before a rate-limit
   reset.
 
@@ -18,6 +24,7 @@ Times are stored as `to_rfc3339` writes them (whole seconds), so they compare as
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import sqlite3
@@ -28,7 +35,10 @@ from typing import Any
 
 from pmbot.control_plane.db import transaction
 from pmbot.control_plane.github.protocol import RateLimited
-from pmbot.shared.timeutil import now_rfc3339, to_rfc3339
+from pmbot.control_plane.sync.holder import Holder, is_gone, this_process
+from pmbot.shared.timeutil import now_rfc3339, parse_rfc3339, to_rfc3339
+
+log = logging.getLogger("pmbot.worker")
 
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
@@ -68,21 +78,45 @@ def retry_at(error: BaseException, failures: int, now: datetime, rng: Callable[[
 
 
 def claim_lease(
-    conn: sqlite3.Connection, repo_id: int, owner: str, now: datetime, seconds: int
+    conn: sqlite3.Connection,
+    repo_id: int,
+    owner: str,
+    now: datetime,
+    seconds: int,
+    holder: Holder | None = None,
 ) -> bool:
-    """Take the repo's lease if it is free, expired or ours; True when taken."""
+    """Take the repo's lease if it is free, expired, ours, or its holder process (on this
+    host) is gone; True when taken. `holder` is the claiming process (this one)."""
+    here = holder or this_process()
     with transaction(conn):
         conn.execute(
             "INSERT INTO repo_schedule (repo_id) VALUES (?) ON CONFLICT (repo_id) DO NOTHING",
             (repo_id,),
         )
-        cursor = conn.execute(
-            "UPDATE repo_schedule SET lease_owner = ?, lease_expires_at = ?"
-            " WHERE repo_id = ? AND (lease_owner IS NULL OR lease_owner = ?"
-            " OR lease_expires_at <= ?)",
-            (owner, to_rfc3339(now + timedelta(seconds=seconds)), repo_id, owner, to_rfc3339(now)),
-        )
-    return cursor.rowcount == 1
+        held = conn.execute(
+            "SELECT lease_owner, lease_expires_at, lease_host, lease_pid, lease_started"
+            " FROM repo_schedule WHERE repo_id = ?",
+            (repo_id,),
+        ).fetchone()
+        if not _claimable(held, repo_id, owner, now, here):
+            return False
+        conn.execute(
+            "UPDATE repo_schedule SET lease_owner = ?, lease_expires_at = ?, lease_host = ?,"
+            " lease_pid = ?, lease_started = ? WHERE repo_id = ?",
+            (owner, to_rfc3339(now + timedelta(seconds=seconds)), here.host, here.pid,
+             here.started, repo_id),
+        )  # fmt: skip
+    return True
+
+
+def _claimable(held: tuple, repo_id: int, owner: str, now: datetime, here: Holder) -> bool:
+    current, expires_at, host, pid = held[0], held[1], held[2], held[3]
+    if current is None or current == owner or expires_at <= to_rfc3339(now):
+        return True
+    if host is None or not is_gone(Holder(host, pid, held[4]), here):
+        return False
+    log.info("taking over the lease of repo %s from %s: its process is gone", repo_id, current)
+    return True
 
 
 def renew_lease(
@@ -107,8 +141,9 @@ def save_progress(conn: sqlite3.Connection, repo_id: int, owner: str, progress: 
 def release_lease(conn: sqlite3.Connection, repo_id: int, owner: str) -> None:
     """Free the lease and clear the live progress."""
     conn.execute(
-        "UPDATE repo_schedule SET lease_owner = NULL, lease_expires_at = NULL,"
-        " progress_items = NULL, progress_pages = NULL, progress_requests = NULL"
+        "UPDATE repo_schedule SET lease_owner = NULL, lease_expires_at = NULL, lease_host = NULL,"
+        " lease_pid = NULL, lease_started = NULL, progress_items = NULL, progress_pages = NULL,"
+        " progress_requests = NULL"
         " WHERE repo_id = ? AND lease_owner = ?",
         (repo_id, owner),
     )
@@ -134,6 +169,28 @@ def mark_failure(
         "UPDATE repo_schedule SET failures = ?, next_sync_at = ? WHERE repo_id = ?",
         (failures, to_rfc3339(next_sync), repo_id),
     )
+
+
+def reschedule(conn: sqlite3.Connection, poll_seconds: int) -> int:
+    """Re-plan every checked repo's next refresh as if its last check had happened under
+    `poll_seconds` (what `mark_success` would have set); returns how many moved.
+
+    Run at the worker's start, so a changed interval applies at once instead of after the
+    refreshes planned under the old one. Repos in backoff keep their retry time.
+    """
+    rows = conn.execute(
+        "SELECT repo_id, last_checked_at, next_sync_at FROM repo_schedule"
+        " WHERE failures = 0 AND last_checked_at IS NOT NULL"
+    ).fetchall()
+    moved = []
+    for repo_id, checked_at, planned in rows:
+        slot = to_rfc3339(next_slot(repo_id, parse_rfc3339(checked_at), poll_seconds))
+        if slot != planned:
+            moved.append((slot, repo_id))
+    if moved:
+        with transaction(conn):
+            conn.executemany("UPDATE repo_schedule SET next_sync_at = ? WHERE repo_id = ?", moved)
+    return len(moved)
 
 
 def read_schedule(conn: sqlite3.Connection, repo_id: int) -> dict | None:

@@ -19,12 +19,18 @@ Policy (the tables and the schedule, lease and backoff rules are in
 - Errors: per repo, exponential backoff with jitter (`schedule.retry_at`); a
   success resets it. `sync.failed` is appended by `sync.record_failure`,
   which does so only when the error state changes.
+- Storage: a sync that fails because the data dir cannot be written records
+  that one clear line (`data_dir_not_writable`, from `db.health`) as the
+  repo's error, never a traceback. If even that record cannot be written, the
+  worker logs one line, holds the repo off for its backoff in memory, and
+  logs a failing cycle once until it changes, instead of a traceback a second.
 - Shutdown: `stop()` sets an event. The sync in flight stops between pages
   (each page commits atomically) or at once while waiting to retry.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -32,13 +38,13 @@ import socket
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pmbot.control_plane.db import connect, transaction
+from pmbot.control_plane.db import connect, health, transaction
 from pmbot.control_plane.github import status
 from pmbot.control_plane.github.client import GitHubClient, GitHubError
 from pmbot.control_plane.registry import RepoNotFound
@@ -140,6 +146,8 @@ class Worker:
         self._local = threading.local()
         self._started_at = self.clock()
         self._last_response: Any = None
+        self._held_off: dict[int, datetime] = {}  # repo → retry time, while the DB is unwritable
+        self._cycle_problem: str | None = None
         if self.wait is None:
             self.wait = self._stop.wait
         if self.client is None:
@@ -163,9 +171,12 @@ class Worker:
         """Close the calling thread's connection, dropping its heartbeat row."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
-            schedule.delete_heartbeat(conn, self.worker_id)
-            conn.close()
-            self._local.conn = None
+            try:
+                with self._one_line_if_storage_fails(f"drop the heartbeat of {self.worker_id}"):
+                    schedule.delete_heartbeat(conn, self.worker_id)
+            finally:
+                conn.close()
+                self._local.conn = None
 
     # -- thread ----------------------------------------------------------------------------
 
@@ -185,19 +196,64 @@ class Worker:
     def _run(self) -> None:
         log.info("worker %s started", self.worker_id)
         try:
+            self._apply_poll_interval()
             while not self._stop.is_set():
                 try:
                     self.run_once()
+                    self._cycle_problem = None
                 except Exception as exc:
-                    self._unexpected(exc, "worker cycle failed")
+                    self._cycle_failed(exc)
                 self._stop.wait(LOOP_SECONDS)
         finally:
             self.close()
             log.info("worker %s stopped", self.worker_id)
 
+    def _apply_poll_interval(self) -> None:
+        """A changed `sync_poll_seconds` re-plans every repo now, not after the old plan."""
+        try:
+            moved = schedule.reschedule(self.conn, self.settings.sync_poll_seconds)
+        except Exception as exc:
+            self._cycle_failed(exc)
+            return
+        if moved:
+            log.info(
+                "poll interval %d s: rescheduled %d repo(s)", self.settings.sync_poll_seconds, moved
+            )
+
     def _unexpected(self, exc: Exception, what: str) -> None:
         self.last_error = exc
         log.exception("%s: %s", what, exc)
+
+    def _storage_error(self, exc: BaseException) -> health.StorageError | None:
+        """The operator-facing error when `exc` is the data dir or DB failing, else None."""
+        if isinstance(exc, health.StorageError):
+            return exc
+        if isinstance(exc, sqlite3.DatabaseError):
+            return health.classify(exc, self.settings.db_path)
+        return None
+
+    @contextlib.contextmanager
+    def _one_line_if_storage_fails(self, what: str) -> Iterator[None]:
+        """A storage failure inside is logged as one line ("cannot <what>: ..."), not
+        raised; any other error propagates."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            storage = self._storage_error(exc)
+            if storage is None:
+                raise
+            log.error("cannot %s: %s", what, storage)
+
+    def _cycle_failed(self, exc: Exception) -> None:
+        """A storage failure is one line, logged again only when it changes."""
+        storage = self._storage_error(exc)
+        if storage is None:
+            self._unexpected(exc, "worker cycle failed")
+            return
+        self.last_error = storage
+        if str(storage) != self._cycle_problem:
+            self._cycle_problem = str(storage)
+            log.error("worker cycle failed: %s", storage)
 
     # -- one cycle -------------------------------------------------------------------------
 
@@ -205,7 +261,8 @@ class Worker:
         """Beat, then serve "sync now" requests and due repos until none is left."""
         conn = self.conn
         self._beat(conn)
-        due = schedule.due_repo_ids(conn, self.clock())
+        now = self.clock()
+        due = [r for r in schedule.due_repo_ids(conn, now) if self._held_off.get(r, now) <= now]
         handled: set[int] = set()
         outcomes = []
         while not self._stop.is_set():
@@ -245,7 +302,9 @@ class Worker:
             reconcile = reconcile or schedule.reconcile_due(conn, repo_id, now)
             return self._attempt(conn, job, reconcile)
         finally:
-            with transaction(conn):
+            # If this fails, the lease runs out (or a restart on this host takes it over).
+            what = f"release the lease of repo {repo_id}"
+            with self._one_line_if_storage_fails(what), transaction(conn):
                 if requests_upto is not None:
                     schedule.delete_requests(conn, repo_id, requests_upto)
                 schedule.release_lease(conn, repo_id, self.worker_id)
@@ -269,9 +328,11 @@ class Worker:
             self._fail(conn, job.repo_id, exc)
             return SyncOutcome(job.repo_id, "failed", error=exc)
         except Exception as exc:
-            self._unexpected(exc, f"sync of repo {job.repo_id} failed unexpectedly")
-            self._fail(conn, job.repo_id, exc)
-            return SyncOutcome(job.repo_id, "failed", error=exc)
+            error = self._storage_error(exc)
+            if error is None:
+                self._unexpected(exc, f"sync of repo {job.repo_id} failed unexpectedly")
+            self._fail(conn, job.repo_id, error or exc)
+            return SyncOutcome(job.repo_id, "failed", error=error or exc)
         if self._stop.is_set() or not job.lease_ok:
             return SyncOutcome(job.repo_id, "stopped", result)
         now = self.clock()
@@ -290,11 +351,14 @@ class Worker:
             "sync of repo %s failed (attempt %d, next try %s): %s",
             repo_id, failures, to_rfc3339(moment), error,
         )  # fmt: skip
-        with transaction(conn):
-            schedule.mark_failure(conn, repo_id, failures, moment)
-            self.engine.record_failure(
-                conn, repo_id, error, attempt=failures, next_retry_at=to_rfc3339(moment)
-            )
+        self._held_off[repo_id] = moment  # kept only while no DB row can keep it
+        with self._one_line_if_storage_fails(f"record the failure of repo {repo_id}"):
+            with transaction(conn):
+                schedule.mark_failure(conn, repo_id, failures, moment)
+                self.engine.record_failure(
+                    conn, repo_id, error, attempt=failures, next_retry_at=to_rfc3339(moment)
+                )
+            del self._held_off[repo_id]
 
     # -- hooks for the client ---------------------------------------------------------------
 
