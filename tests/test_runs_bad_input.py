@@ -243,3 +243,79 @@ def test_a_bad_decision_is_422_and_the_interrupt_stays_pending(
     path = f"/api/interrupts/{waiting_interrupt['interrupt_id']}/decision"
     reply = client.post(path, json_body=body)
     assert reply.status == 422 and _paths(reply) == paths
+
+
+# -- wrong types anywhere in a run body: a 422 naming each field, never a 500 --------------
+
+
+@pytest.mark.parametrize(
+    ("decision", "comment", "edited_payload", "paths"),
+    [
+        ({}, None, None, ["/decision"]),
+        ([], None, None, ["/decision"]),
+        (["approve"], None, None, ["/decision"]),
+        (1, None, None, ["/decision"]),
+        (True, None, None, ["/decision"]),
+        ({}, [], "x", ["/decision", "/comment", "/edited_payload"]),
+        ("approve", {}, None, ["/comment"]),
+        ("edit", None, "x", ["/edited_payload"]),
+        ("reject", None, 5, ["/edited_payload"]),
+    ],
+)
+def test_a_decision_of_the_wrong_type_is_422_naming_each_field(
+    client, unchanged, waiting_interrupt, decision, comment, edited_payload, paths
+):
+    unchanged()
+    body = {"decision": decision, "comment": comment, "edited_payload": edited_payload}
+    path = f"/api/interrupts/{waiting_interrupt['interrupt_id']}/decision"
+    reply = client.post(path, json_body=body)
+    assert reply.status == 422 and _paths(reply) == paths
+    assert client.get(f"/api/runs/{waiting_interrupt['run_id']}").json()["state"] == "waiting"
+
+
+def test_null_comment_and_payload_are_as_if_left_out(client, waiting_interrupt):
+    path = f"/api/interrupts/{waiting_interrupt['interrupt_id']}/decision"
+    reply = client.post(path, json_body={"decision": "approve", "comment": None})
+    assert reply.status == 200
+    assert reply.json()["status"] == "approved" and "comment" not in reply.json()["decision"]
+
+
+# -- JSON that parses but cannot be kept: 400, never a 500 or a stored run ----------------
+
+
+def _nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        ('{"goal": "\\ud800", "execution": {}}', "unpaired UTF-16 surrogate"),
+        ('{"goal": "g", "context_pack_id": "\\udfff"}', "unpaired UTF-16 surrogate"),
+        ('{"goal": "g", "inputs": {"\\ud800": 1}}', "unpaired UTF-16 surrogate"),
+        ('{"goal": "g", "inputs": {"x": 1e400}}', "too large"),
+        ('{"goal": "g", "inputs": {"x": [-1e999]}}', "too large"),
+    ],
+)
+def test_json_that_cannot_be_kept_is_400(client, unchanged, text, detail):
+    unchanged()
+    headers = {"Content-Type": "application/json"}
+    reply = client.post("/api/runs", body=text.encode(), headers=headers)
+    assert reply.status == 400 and detail in reply.json()["detail"]
+
+
+def test_a_body_nested_deeper_than_the_limit_is_400_the_limit_itself_is_fine(client, unchanged):
+    from pmbot.control_plane.api.parsers import MAX_JSON_DEPTH
+
+    # the body is level 1 and `inputs` level 2
+    fits = {**plan_body(), "inputs": _nested(MAX_JSON_DEPTH - 1)}
+    assert client.post("/api/runs", json_body=fits).status == 201
+    unchanged()
+    deep = {**plan_body(), "inputs": _nested(MAX_JSON_DEPTH)}
+    reply = client.post("/api/runs", json_body=deep)
+    assert reply.status == 400 and "deeper than" in reply.json()["detail"]
+    reply = client.post("/api/runs", json_body={**plan_body(), "inputs": _nested(600)})
+    assert reply.status == 400
