@@ -2,7 +2,7 @@
 
 Every check an input needs lives here, so handlers stay thin and each rule is
 tested on its own. Failures are `ApiProblem`s: 400 for a body that is not
-JSON (or JSON the services cannot keep: see `check_json_values`), 413 for one
+JSON (or JSON the services cannot keep: see `unkeepable`), 413 for one
 over `MAX_BODY_BYTES`, 415 for a body that is not labelled JSON, 422 naming the
 field for a value out of range or of the wrong type.
 """
@@ -87,7 +87,7 @@ def decode_cursor(text: str, name: str = "cursor") -> dict[str, Any]:
         values = json.loads(raw)
     except (binascii.Error, ValueError, RecursionError):
         values = None
-    if not isinstance(values, dict):
+    if not isinstance(values, dict) or unkeepable(values) is not None:
         raise invalid_field(name, f"{name} is not a cursor this server gave out")
     return values
 
@@ -199,32 +199,35 @@ def read_json_body(environ: Mapping[str, Any]) -> dict[str, Any]:
         body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         raise ApiProblem(400, "malformed_json", "the body is not valid JSON") from exc
-    check_json_values(body)
+    reason = unkeepable(body)
+    if reason is not None:
+        raise ApiProblem(400, "malformed_json", f"the body {reason}")
     if not isinstance(body, dict):
         raise ApiProblem(422, "invalid_body", "the body must be a JSON object")
     return body
 
 
-def check_json_values(body: Any) -> None:
-    """Refuse (400) JSON that parses but that nothing downstream can keep or send back.
+def unkeepable(value: Any) -> str | None:
+    """Why parsed JSON cannot be kept or sent back, or None when it can.
 
     Nesting deeper than MAX_JSON_DEPTH (copies, audit payloads and the hash are recursive),
     a string with an unpaired UTF-16 surrogate (`"\\ud800"`: SQLite and UTF-8 refuse it) and
     a number too large for a float (`1e400` reads as infinity, which JSON cannot spell).
     """
-    stack = [(body, 1)]
+    stack = [(value, 1)]
     while stack:
         value, depth = stack.pop()
         if isinstance(value, (dict, list)):
             if depth > MAX_JSON_DEPTH:
-                raise _unusable(f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+                return f"nests deeper than {MAX_JSON_DEPTH} levels"
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
                 stack += [(key, depth), (item, depth + 1)]
         elif isinstance(value, str) and not _encodes(value):
-            raise _unusable("a string in the body holds an unpaired UTF-16 surrogate")
+            return "holds a string with an unpaired UTF-16 surrogate"
         elif isinstance(value, float) and not math.isfinite(value):
-            raise _unusable("a number in the body is too large")
+            return "holds a number too large for a float"
+    return None
 
 
 def _encodes(text: str) -> bool:
@@ -233,10 +236,6 @@ def _encodes(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _unusable(detail: str) -> ApiProblem:
-    return ApiProblem(400, "malformed_json", detail)
 
 
 def is_json_type(content_type: str) -> bool:
