@@ -16,6 +16,7 @@ import pytest
 
 from pmbot.control_plane import audit
 from pmbot.control_plane.api import handlers
+from pmbot.control_plane.api.parsers import encode_cursor
 from pmbot.control_plane.operations import add_repo
 from pmbot.control_plane.registry import list_repos
 from tests.conftest import insert_cached_item
@@ -138,6 +139,21 @@ def test_bad_list_queries_are_422_naming_the_field(client, conn, repo, kind, que
     reply = client.get(f"/api/repos/{repo.repo_id}/{kind}?{query}")
     body = assert_problem(reply, 422)
     assert body["field"] == query.split("=", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"sort": "updated", "after": ["\ud800", 1]},
+        {"runs_after": ["\udfff", "run-1"]},
+        {"before": 1, "x": {"\ud800": 1}},
+    ],
+)
+@pytest.mark.parametrize("list_path", ["/api/repos/{repo_id}/issues", "/api/runs", "/api/audit"])
+def test_a_cursor_holding_an_unpaired_surrogate_is_422_not_500(client, repo, list_path, values):
+    cursor = encode_cursor(values)
+    reply = client.get(list_path.format(repo_id=repo.repo_id) + f"?cursor={cursor}")
+    assert assert_problem(reply, 422)["field"] == "cursor"
 
 
 @pytest.mark.parametrize("query", ["", "q=", "q=%20%20", "limit=0&q=x", "repo_id=abc&q=x"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -99,6 +100,15 @@ def test_read_json_body_accepts_an_object_with_charset():
     assert p.read_json_body(environ) == {"a": 1}
 
 
+def test_read_json_body_accepts_surrogate_pairs_big_numbers_and_the_deepest_nesting():
+    deepest = b'{"a": ' * p.MAX_JSON_DEPTH + b"1" + b"}" * p.MAX_JSON_DEPTH
+    assert p.read_json_body(_environ(deepest)) == json.loads(deepest)
+    assert p.read_json_body(_environ(b'{"a": "\\ud83d\\ude00", "b": 1e308}')) == {
+        "a": "\U0001f600",
+        "b": 1e308,
+    }
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "status"),
     [
@@ -111,6 +121,10 @@ def test_read_json_body_accepts_an_object_with_charset():
         (b"[" * 100_000 + b"]" * 100_000, "application/json", 400),
         (b'{"a": ' + b"9" * 5000 + b"}", "application/json", 400),
         (b"\xff\xfe", "application/json", 400),
+        (b'{"a": "\\ud800"}', "application/json", 400),
+        (b'{"\\udc00": 1}', "application/json", 400),
+        (b'{"a": [1e400]}', "application/json", 400),
+        (b'{"a": ' * 65 + b"1" + b"}" * 65, "application/json", 400),
     ],
 )
 def test_read_json_body_rejections(body, content_type, status):

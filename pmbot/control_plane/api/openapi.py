@@ -11,8 +11,14 @@ from typing import Any
 
 from pmbot import __version__
 from pmbot.control_plane.api.parsers import MAX_ID, MAX_SEARCH_TEXT, MAX_TEXT
+from pmbot.control_plane.approvals.decisions import DECISIONS, MAX_COMMENT_CHARS
 from pmbot.control_plane.audit.events import EVENT_TYPES
+from pmbot.control_plane.orchestration.runs import MAX_REASON_CHARS, REASON_PATTERN
+from pmbot.control_plane.orchestration.specs import MAX_GOAL_CHARS
 from pmbot.control_plane.orchestration.states import STATES as RUN_STATES
+from pmbot.shared.contracts.agent_run_spec import BUDGET, REPO_PATTERN, TOOL_PATTERN
+from pmbot.shared.contracts.shapes import ID_PATTERN
+from pmbot.shared.graphs import KNOWN_GRAPHS
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -40,6 +46,7 @@ def _op(
     *,
     params: tuple[str, ...] = (),
     body: str | None = None,
+    body_required: bool = True,
     errors: tuple[int, ...] = (),
     status: str = "200",
 ) -> dict[str, Any]:
@@ -50,7 +57,7 @@ def _op(
     }
     if body:
         operation["requestBody"] = {
-            "required": True,
+            "required": body_required,
             "content": {"application/json": {"schema": _ref(body)}},
         }
     return operation
@@ -98,7 +105,12 @@ _RUN_PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/runs/{run_id}/approve": {
         "post": _op(
-            "Approve a draft", _RUN_DETAIL, params=("RunId",), errors=(*_WRITE_ERRORS, 404, 409)
+            "Approve a draft (no body, or any object: it is not read)",
+            _RUN_DETAIL,
+            params=("RunId",),
+            body="AnyObject",
+            body_required=False,
+            errors=(*_WRITE_ERRORS, 404, 409),
         )
     },
     "/api/runs/{run_id}/reject": {
@@ -115,6 +127,8 @@ _RUN_PATHS: dict[str, dict[str, Any]] = {
             "Cancel a run that is not final (an optional reason)",
             _RUN_DETAIL,
             params=("RunId",),
+            body="CancelReason",
+            body_required=False,
             errors=(*_WRITE_ERRORS, 404, 409),
         )
     },
@@ -155,7 +169,7 @@ _RUN_PATHS: dict[str, dict[str, Any]] = {
     "/api/graphs": {
         "get": _op(
             "The known graphs and the budget defaults (the New plan form)",
-            _json({"type": "object", "required": ["items", "budget_defaults"]}),
+            _json(_ref("Graphs")),
         )
     },
 }
@@ -311,7 +325,7 @@ _CURSOR = {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"}
 _FLAG = {"type": "integer", "enum": [0, 1]}
 _STATE = {"type": "string", "enum": ["open", "closed", "all"]}
 # The contracts' id shape (run, interrupt, artifact and pack ids).
-_REF = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"}
+_REF = {"type": "string", "pattern": f"^{ID_PATTERN}$"}
 _PARAMETERS = {
     "RepoId": _param("repo_id", "path", _ID),
     "WorkspaceId": _param("workspace_id", "path", _ID),
@@ -375,6 +389,29 @@ _PARAMETERS = {
 }
 
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_NULLABLE_REF = {"type": ["string", "null"], "pattern": f"^{ID_PATTERN}$"}
+_GOAL = {"type": "string", "minLength": 1, "maxLength": MAX_GOAL_CHARS}
+_REASON = {
+    "description": "some text other than whitespace",
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_REASON_CHARS,
+    "pattern": REASON_PATTERN,
+}
+# What a plan may choose and an edit may change; budget keys left out keep their defaults
+# (GET /api/graphs) or, in an edit, the draft's values.
+_EDITABLE_EXECUTION = {
+    "graph_id": {"type": "string", "enum": [graph_id for graph_id, _ in KNOWN_GRAPHS]},
+    "budget": {
+        "type": "object",
+        "properties": {key: {"type": "integer", "minimum": 1} for key in BUDGET.fields},
+    },
+    "tools_allowed": {
+        "type": "array",
+        "uniqueItems": True,
+        "items": {"type": "string", "pattern": f"^{TOOL_PATTERN}$"},
+    },
+}
 _COUNTS = {
     "type": "object",
     "properties": {
@@ -526,41 +563,125 @@ _SCHEMAS = {
     },
     "NewRun": {
         "type": "object",
-        "description": "A partial AgentRunSpec v2; the server fills the rest",
+        "description": (
+            "A partial AgentRunSpec v2; the server fills the rest. Other members (at the top and"
+            " in `execution`, such as `schema_version`, `engine`, `thread_id`) are ignored."
+        ),
         "required": ["goal", "execution"],
         "properties": {
-            "run_id": {"type": "string"},
-            "goal": {"type": "string", "maxLength": 10000},
+            "run_id": {
+                **_NULLABLE_REF,
+                "description": "null or left out: the server makes one; 409 if already used",
+            },
+            "goal": _GOAL,
             "inputs": {"type": "object"},
-            "execution": {"type": "object"},
-            "context_pack_id": {"type": "string"},
+            "execution": {
+                "type": "object",
+                "required": ["graph_id", "scopes"],
+                "properties": {
+                    **_EDITABLE_EXECUTION,
+                    "scopes": {
+                        "type": "object",
+                        "required": ["repo"],
+                        "properties": {
+                            "repo": {
+                                "description": "a registered repo (422 otherwise)",
+                                "type": "string",
+                                "pattern": f"^{REPO_PATTERN}$",
+                                "not": {"pattern": "/[.]{1,2}$"},
+                            }
+                        },
+                    },
+                },
+            },
+            "context_pack_id": {
+                **_NULLABLE_REF,
+                "description": "a pack of the same repo (422 otherwise); null or absent: take one",
+            },
         },
     },
     "RunEdit": {
         "type": "object",
+        "description": "Any of these; other top-level members are ignored",
         "properties": {
-            "goal": {"type": "string", "maxLength": 10000},
+            "goal": _GOAL,
             "inputs": {"type": "object"},
-            "execution": {"type": "object"},
+            "execution": {
+                "type": "object",
+                "properties": _EDITABLE_EXECUTION,
+                "additionalProperties": False,
+            },
         },
     },
     "Reason": {
         "type": "object",
         "required": ["reason"],
-        "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 2000}},
+        "properties": {"reason": _REASON},
     },
+    "CancelReason": {
+        "type": "object",
+        "properties": {"reason": {**_REASON, "type": ["string", "null"]}},
+    },
+    "AnyObject": {"type": "object"},
     "Decision": {
         "type": "object",
         "required": ["decision"],
         "properties": {
-            "decision": {"type": "string", "enum": ["approve", "reject", "edit"]},
-            "comment": {"type": "string"},
-            "edited_payload": {"type": "object"},
+            "decision": {"type": "string", "enum": list(DECISIONS)},
+            "comment": {"type": ["string", "null"], "minLength": 1, "maxLength": MAX_COMMENT_CHARS},
+            "edited_payload": {"type": ["object", "null"]},
         },
+        "description": "`edited_payload` (an object) with an edit only",
+        "oneOf": [
+            {
+                "required": ["edited_payload"],
+                "properties": {
+                    "decision": {"const": "edit"},
+                    "edited_payload": {"type": "object"},
+                },
+            },
+            {
+                "properties": {
+                    "decision": {"enum": [d for d in DECISIONS if d != "edit"]},
+                    "edited_payload": {"type": "null"},
+                }
+            },
+        ],
     },
     "ContextPack": {
         "type": "object",
         "required": ["pack_id", "repo_id", "sha256", "issues", "prs", "taken_at", "uri"],
+        "properties": {
+            "pack_id": _REF,
+            "repo_id": _ID,
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "issues": {"type": "integer", "minimum": 0},
+            "prs": {"type": "integer", "minimum": 0},
+            "taken_at": {"type": "string", "format": "date-time"},
+            "uri": {"type": "string"},
+        },
+    },
+    "Graphs": {
+        "type": "object",
+        "required": ["items", "budget_defaults"],
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["graph_id", "title"],
+                    "properties": {
+                        "graph_id": _EDITABLE_EXECUTION["graph_id"],
+                        "title": {"type": "string"},
+                    },
+                },
+            },
+            "budget_defaults": {
+                "type": "object",
+                "required": list(BUDGET.fields),
+                "properties": _EDITABLE_EXECUTION["budget"]["properties"],
+            },
+        },
     },
 }
 

@@ -2,8 +2,9 @@
 
 Every check an input needs lives here, so handlers stay thin and each rule is
 tested on its own. Failures are `ApiProblem`s: 400 for a body that is not
-JSON, 413 for one over `MAX_BODY_BYTES`, 415 for a body that is not labelled
-JSON, 422 naming the field for a value out of range or of the wrong type.
+JSON (or JSON the services cannot keep: see `unkeepable`), 413 for one
+over `MAX_BODY_BYTES`, 415 for a body that is not labelled JSON, 422 naming the
+field for a value out of range or of the wrong type.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -20,6 +22,7 @@ from pmbot.control_plane.audit.events import EVENT_TYPES
 from pmbot.control_plane.cache.browse import ListQuery, SearchQuery
 
 MAX_BODY_BYTES = 1 << 20
+MAX_JSON_DEPTH = 64
 MAX_ID = (1 << 63) - 1
 MAX_TEXT = 256
 MAX_SEARCH_TEXT = 500
@@ -84,7 +87,7 @@ def decode_cursor(text: str, name: str = "cursor") -> dict[str, Any]:
         values = json.loads(raw)
     except (binascii.Error, ValueError, RecursionError):
         values = None
-    if not isinstance(values, dict):
+    if not isinstance(values, dict) or unkeepable(values) is not None:
         raise invalid_field(name, f"{name} is not a cursor this server gave out")
     return values
 
@@ -196,9 +199,43 @@ def read_json_body(environ: Mapping[str, Any]) -> dict[str, Any]:
         body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         raise ApiProblem(400, "malformed_json", "the body is not valid JSON") from exc
+    reason = unkeepable(body)
+    if reason is not None:
+        raise ApiProblem(400, "malformed_json", f"the body {reason}")
     if not isinstance(body, dict):
         raise ApiProblem(422, "invalid_body", "the body must be a JSON object")
     return body
+
+
+def unkeepable(value: Any) -> str | None:
+    """Why parsed JSON cannot be kept or sent back, or None when it can.
+
+    Nesting deeper than MAX_JSON_DEPTH (copies, audit payloads and the hash are recursive),
+    a string with an unpaired UTF-16 surrogate (`"\\ud800"`: SQLite and UTF-8 refuse it) and
+    a number too large for a float (`1e400` reads as infinity, which JSON cannot spell).
+    """
+    stack = [(value, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return f"nests deeper than {MAX_JSON_DEPTH} levels"
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                stack += [(key, depth), (item, depth + 1)]
+        elif isinstance(value, str) and not _encodes(value):
+            return "holds a string with an unpaired UTF-16 surrogate"
+        elif isinstance(value, float) and not math.isfinite(value):
+            return "holds a number too large for a float"
+    return None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def is_json_type(content_type: str) -> bool:

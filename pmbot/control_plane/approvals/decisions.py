@@ -26,10 +26,13 @@ MAX_COMMENT_CHARS = 2000
 
 
 def parse_decision(body: dict[str, Any]) -> tuple[str, str | None, dict | None]:
-    """`{"decision", "comment"?, "edited_payload"? (edit only)}`, every problem at once."""
+    """`{"decision", "comment"?, "edited_payload"? (edit only)}`, every problem at once.
+
+    A null `comment` or `edited_payload` is the same as leaving it out.
+    """
     problems = []
     decision = body.get("decision")
-    if decision not in DECISIONS:
+    if not isinstance(decision, str) or decision not in DECISIONS:
         problems.append(Problem("/decision", f"must be one of {', '.join(DECISIONS)}"))
     comment = body.get("comment")
     if comment is not None and (
@@ -37,9 +40,11 @@ def parse_decision(body: dict[str, Any]) -> tuple[str, str | None, dict | None]:
     ):
         problems.append(Problem("/comment", f"must be text of 1 to {MAX_COMMENT_CHARS} characters"))
     edited = body.get("edited_payload")
-    if decision == "edit" and not isinstance(edited, dict):
-        problems.append(Problem("/edited_payload", "is required for an edit and must be an object"))
-    if decision in ("approve", "reject") and edited is not None:
+    if edited is not None and not isinstance(edited, dict):
+        problems.append(Problem("/edited_payload", "must be an object"))
+    elif decision == "edit" and edited is None:
+        problems.append(Problem("/edited_payload", "is required for an edit"))
+    elif decision in ("approve", "reject") and edited is not None:
         problems.append(Problem("/edited_payload", "is only allowed with decision 'edit'"))
     if problems:
         raise InvalidInput(problems)

@@ -11,6 +11,7 @@ only through the Executor Protocol (any object with `start`, `resume`,
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,15 @@ from pmbot.control_plane.orchestration.errors import (
 )
 from pmbot.control_plane.registry import get_repo
 from pmbot.shared.contracts import Problem
+from pmbot.shared.contracts.shapes import ID
 from pmbot.shared.ids import time_ordered_id
 from pmbot.shared.settings import Settings
 from pmbot.shared.timeutil import now_rfc3339
 
 MAX_REASON_CHARS = 2000
+# A reason must hold a character that `str.strip()` keeps: anything but these, which are
+# exactly the characters `str.isspace()` calls whitespace (the OpenAPI document uses it too).
+REASON_PATTERN = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 CONTEXT_PACK_KIND = "context.pack"
 _RUN_COLUMNS = (
     "run_id, state, repo_id, repo, goal, graph_id, thread_id, created_at, updated_at,"
@@ -94,8 +99,9 @@ def _refuse_existing(conn: sqlite3.Connection, run_id: str) -> None:
 
 def _pack_problems(conn: sqlite3.Connection, pack_id: Any, repo_id: int | None) -> list[Problem]:
     path = "/context_pack_id"
-    if not isinstance(pack_id, str):
-        return [Problem(path, "must be a context pack id (a string)")]
+    problems = ID(pack_id, path)
+    if problems:
+        return problems
     try:
         pack = packs.get_pack(conn, pack_id)
     except packs.PackNotFound:
@@ -170,7 +176,11 @@ def cancel_run(
 def check_reason(reason: Any, *, required: bool) -> str | None:
     if reason is None and not required:
         return None
-    ok = isinstance(reason, str) and len(reason.strip()) > 0 and len(reason) <= MAX_REASON_CHARS
+    ok = (
+        isinstance(reason, str)
+        and re.search(REASON_PATTERN, reason) is not None
+        and len(reason) <= MAX_REASON_CHARS
+    )
     if not ok:
         message = f"must be text of 1 to {MAX_REASON_CHARS} characters"
         raise InvalidInput([Problem("/reason", message)])

@@ -69,8 +69,17 @@ def _execution(given: Any, settings: Settings) -> Any:
     execution.setdefault("tools_allowed", [])
     budget = execution.get("budget", {})
     if isinstance(budget, dict):
-        execution["budget"] = {**budget_defaults(settings), **budget}
+        execution["budget"] = {**budget_defaults(settings), **_whole_numbers(budget)}
     return execution
+
+
+def _whole_numbers(budget: dict[str, Any]) -> dict[str, Any]:
+    """A JSON number with no fraction (`7.0`, `1e3`) is an integer, as JSON Schema counts
+    them (and the OpenAPI document says "integer"): store it as one."""
+    return {
+        key: int(value) if isinstance(value, float) and value.is_integer() else value
+        for key, value in budget.items()
+    }
 
 
 def apply_edit(spec: dict, body: dict[str, Any]) -> tuple[dict, list[Problem]]:
@@ -88,7 +97,7 @@ def apply_edit(spec: dict, body: dict[str, Any]) -> tuple[dict, list[Problem]]:
             continue
         value = copy.deepcopy(execution[key])
         if key == "budget" and isinstance(value, dict):
-            value = {**edited["execution"]["budget"], **value}
+            value = {**edited["execution"]["budget"], **_whole_numbers(value)}
         edited["execution"][key] = value
     for key in set(execution) - set(EDITABLE_EXECUTION_KEYS):
         problems.append(Problem(f"/execution/{key}", "cannot be changed by an edit"))

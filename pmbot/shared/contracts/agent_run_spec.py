@@ -28,6 +28,8 @@ CONTRACT = "AgentRunSpec v2"
 ENGINE = "langgraph"
 GRAPH_ID_HINT = "'name@N': a lowercase name and a positive integer version, e.g. 'triage@1'"
 REPO_HINT = "'owner/name' as GitHub spells it"
+REPO_PATTERN = r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}"
+TOOL_PATTERN = r"[a-z][a-z0-9_.-]{0,63}"
 
 BUDGET = Obj(
     {
@@ -47,7 +49,7 @@ def _repo_name_is_not_dots(scopes: dict, path: str) -> list[Problem]:
 
 
 SCOPES = Obj(
-    {"repo": required(text(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}", REPO_HINT))},
+    {"repo": required(text(REPO_PATTERN, REPO_HINT))},
     invariants=(_repo_name_is_not_dots,),
 )
 
@@ -57,7 +59,7 @@ EXECUTION = Obj(
         "graph_id": required(text(r"[a-z][a-z0-9_.-]{0,63}@[1-9][0-9]{0,5}", GRAPH_ID_HINT)),
         "thread_id": optional(Nullable(ID), default=None),
         "budget": required(BUDGET),
-        "tools_allowed": optional(unique_list(text(r"[a-z][a-z0-9_.-]{0,63}", "a tool name")), []),
+        "tools_allowed": optional(unique_list(text(TOOL_PATTERN, "a tool name")), []),
         "scopes": required(SCOPES),
     }
 )

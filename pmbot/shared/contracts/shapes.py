@@ -208,8 +208,9 @@ def type_name(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
 ID = text(
-    r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}",
+    ID_PATTERN,
     "1-128 letters, digits, '.', '_' or '-' starting with a letter or digit",
 )
 KIND = text(
