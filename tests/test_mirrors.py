@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from pmbot.control_plane import operations, registry
+from pmbot.control_plane import doctor, operations, registry
 from pmbot.control_plane.audit import rebuild
+from pmbot.control_plane.context import code, packs
 from pmbot.control_plane.db import connect, migrate
 from pmbot.control_plane.github.client import GitHubClient
 from pmbot.control_plane.registry import ensure_default_workspace
@@ -269,6 +270,54 @@ def test_disable_stops_fetches_and_the_mirror_stays_until_the_repo_is_removed(
     assert not path.exists()
     assert conn.execute("SELECT count(*) FROM repo_mirrors").fetchone()[0] == 0
     assert rebuild.check(conn).differences == []
+
+
+def test_doctor_checks_each_enabled_mirror(conn, repo_id, mirror_settings, clock, fake):
+    assert doctor.check_mirrors(conn, mirror_settings.data_dir, False).detail == "no mirror enabled"
+    m = make_mirrors(dataclasses.replace(mirror_settings, mirrors=True), clock)
+    m.run_once(conn)
+    healthy = doctor.check_mirrors(conn, mirror_settings.data_dir, True)
+    assert healthy.ok and healthy.detail.startswith("1 enabled, bare and readable, ")
+
+    path = mirror_path(mirror_settings.data_dir, fake_id(fake))
+    shutil.rmtree(path / "objects")
+    shutil.rmtree(path / "refs")
+    broken = doctor.check_mirrors(conn, mirror_settings.data_dir, True)
+    assert not broken.ok and broken.detail.startswith(f"{REPO}: {path}")
+
+
+def test_the_read_side_lists_branches_and_reads_files_at_a_ref(
+    conn, repo_id, mirror_settings, clock, fake, work
+):
+    data_dir = mirror_settings.data_dir
+    without = packs.build_content(conn, repo_id)
+    assert packs.build_content(conn, repo_id, data_dir) == without  # no mirror: unchanged
+    assert b'"code"' not in without[0]
+    m = make_mirrors(dataclasses.replace(mirror_settings, mirrors=True), clock)
+    m.run_once(conn)
+    path = code.mirror_for(conn, data_dir, repo_id)
+    first = git("rev-parse", "HEAD", cwd=work).strip()
+    assert code.list_branches(path) == [("main", first)]
+    assert code.read_file(path, first, "a.txt") == b"a\n"
+    with pytest.raises(code.CodeReadError):
+        code.read_file(path, first, "missing.txt")
+
+    pack = json.loads(packs.build_content(conn, repo_id, data_dir)[0])
+    assert pack["code"] == {
+        "mirror": f"repos/{fake_id(fake)}.git",
+        "branch": "main",
+        "commit": first,
+        "readme": {"path": "README.md", "excerpt": "# Widgets\n"},
+    }
+    assert packs.build_content(conn, repo_id, data_dir) == packs.build_content(
+        conn, repo_id, data_dir
+    )  # deterministic for the same cache and commit
+    second = commit(work, "more")
+    git("push", "--quiet", "origin", "main", cwd=work)
+    clock.advance(900)
+    m.run_once(conn)
+    assert code.read_file(path, first, "a.txt") == b"a\n"  # a pinned read never moves
+    assert json.loads(packs.build_content(conn, repo_id, data_dir)[0])["code"]["commit"] == second
 
 
 _CHILD = """

@@ -290,6 +290,21 @@ def size_on_disk(path: Path) -> int:
     return total
 
 
+def inspect(path: Path) -> str | None:
+    """What is wrong with a mirror folder (`pmbot doctor`), or None when git accepts it."""
+    if not path.is_dir():
+        return f"{path} is missing"
+    try:
+        answer = run_git(
+            ("-C", str(path), "rev-parse", "--is-bare-repository"),
+            env=git_env(None, Path(os.devnull), low_speed_seconds=60),
+            timeout=60,
+        )
+    except (GitError, OSError) as exc:
+        return f"{path}: {exc}"
+    return None if answer.strip() == "true" else f"{path} is not a bare repository"
+
+
 def sweep(conn: sqlite3.Connection, data_dir: Path) -> list[Path]:
     """Delete `<id>.git` folders (and leftover temp clones) no registered repo names."""
     keep = {
