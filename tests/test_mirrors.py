@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from pmbot.control_plane.registry import ensure_default_workspace
 from pmbot.control_plane.sync import git_runner, mirrors
 from pmbot.control_plane.sync import sync as real_sync
 from pmbot.control_plane.sync.mirrors import Mirrors, mirror_path
+from pmbot.control_plane.sync.worker import Worker
 from pmbot.shared.resources import migrations_dir
 from pmbot.shared.settings import Secret
 from pmbot.shared.timeutil import utc_now
@@ -116,7 +118,7 @@ def test_enable_clones_a_bare_mirror_of_branches_and_tags(
     assert git("-C", str(path), "cat-file", "blob", "main:README.md") == "# Widgets\n"
     assert [t for t, _ in events(conn)] == ["mirror.enabled", "mirror.cloned"]
     assert events(conn)[1][1] == {"repo_id": repo_id, "github_id": fake_id(fake), "refs": 2}
-    assert not (path.parent / ".tmp" / path.name).exists()
+    assert list((path.parent / ".tmp").iterdir()) == []
     config = (path / "config").read_text()
     assert CANARY not in config and "x-access-token" not in config
     status = mirrors.statuses(conn, False, repo_id)[repo_id]
@@ -222,6 +224,47 @@ def test_an_unreachable_origin_fails_in_bounded_time_and_the_sync_is_unaffected(
     repo = registry.get_repo(conn, repo_id)
     assert (repo.status, repo.last_error) == ("ok", None)
     assert mirrors.statuses(conn, True, repo_id)[repo_id]["last_error_code"] == "unreachable"
+
+
+@pytest.mark.slow
+def test_an_origin_that_accepts_but_never_answers_times_out_after_the_low_speed_time(
+    conn, repo_id, mirror_settings, clock, fake, git_server
+):
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts (backlog), never answers
+    try:
+        git_server.stop()
+        port = silent.getsockname()[1]
+        with fake.lock:
+            fake.routes.payloads.html_base = f"http://127.0.0.1:{port}"
+        settings = dataclasses.replace(mirror_settings, mirrors=True, mirror_low_speed_seconds=2)
+        m = make_mirrors(settings, clock)
+        started = time.monotonic()
+        [failed] = m.run_once(conn)
+        assert time.monotonic() - started < 60
+        assert failed.error.code == "timed_out", failed.error
+        assert failed.error.message.startswith("timed out: the transfer from http://127.0.0.1:")
+    finally:
+        silent.close()
+
+
+@pytest.mark.slow
+def test_a_stalled_clone_never_delays_the_metadata_sync(
+    conn, repo_id, mirror_settings, fake, git_server
+):
+    git_server.hold_uploads.set()
+    worker = Worker(dataclasses.replace(mirror_settings, mirrors=True)).start()
+    try:
+        assert git_server.upload_started.wait(30)  # the mirror thread's clone is stuck
+        deadline = time.monotonic() + 30
+        while registry.get_repo(conn, repo_id).status != "ok" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert registry.get_repo(conn, repo_id).status == "ok"  # the import went on
+        assert not mirror_path(mirror_settings.data_dir, fake_id(fake)).exists()
+    finally:
+        assert worker.stop(10)  # stopping kills the stuck git
+        assert worker._mirrors.stop(0)  # the mirror thread ended too, without the release
+        git_server.release.set()
+    assert events(conn) == []  # a stop is not the mirror's failure
 
 
 def test_recovery_after_a_failure_clears_the_error_with_an_event(
@@ -350,8 +393,7 @@ def test_sigkill_during_a_clone_then_restart_finishes_it_and_fsck_is_clean(
     )
     try:
         assert git_server.upload_started.wait(30)
-        temp = s.data_dir / "repos" / ".tmp" / f"{fake_id(fake)}.git"
-        assert temp.is_dir()
+        [temp] = (s.data_dir / "repos" / ".tmp").glob(f"{fake_id(fake)}.git.*")
         for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
             with contextlib.suppress(OSError):  # processes come and go
                 assert CANARY.encode() not in cmdline.read_bytes()
@@ -390,3 +432,57 @@ def test_a_database_from_before_mirrors_upgrades_and_rebuilds_clean(tmp_path):
     assert mirrors.statuses(conn, False)[repo.repo_id]["setting"] == "on"
     assert rebuild.check(conn).differences == []
     conn.close()
+
+
+@pytest.mark.parametrize(
+    ("clone_url", "api_base", "origin"),
+    [
+        ("https://github.com/a/b.git", "https://api.github.com", "https://github.com"),
+        ("https://ghe.example/a/b.git", "https://ghe.example/api/v3", "https://ghe.example"),
+        ("http://127.0.0.1:9/a/b.git", "http://127.0.0.1:8", "http://127.0.0.1:9"),
+        ("https://evil.example/a/b.git", "https://api.github.com", None),
+        ("http://github.com/a/b.git", "https://api.github.com", None),
+        ("https://x:y@github.com/a/b.git", "https://api.github.com", None),
+        ("file:///etc/a.git", "https://api.github.com", None),
+    ],
+)
+def test_credentials_go_only_to_the_configured_github_host(clone_url, api_base, origin):
+    if origin is None:
+        with pytest.raises(git_runner.GitError) as caught:
+            git_runner.allowed_origin(clone_url, api_base)
+        assert caught.value.code == "bad_clone_url"
+    else:
+        assert git_runner.allowed_origin(clone_url, api_base) == origin
+
+
+def test_the_askpass_script_answers_only_prompts_for_the_allowed_origin(tmp_path):
+    askpass = git_runner.write_askpass(tmp_path)
+    auth = git_runner.GitAuth("https://github.com", Secret(CANARY))
+    env = git_runner.git_env(auth, askpass, low_speed_seconds=60)
+    assert CANARY not in askpass.read_text()
+
+    def ask(prompt: str) -> tuple[int, str]:
+        done = subprocess.run([str(askpass), prompt], env=env, capture_output=True, text=True)
+        return done.returncode, done.stdout
+
+    assert ask("Username for 'https://github.com': ") == (0, "x-access-token\n")
+    assert ask("Password for 'https://x-access-token@github.com': ") == (0, CANARY + "\n")
+    assert ask("Password for 'https://x-access-token@evil.example': ")[1] == ""
+    assert ask("Password for 'https://x-access-token@github.com.evil.example': ")[1] == ""
+    assert ask("Username for 'https://evil.example': ")[1] == ""
+
+
+@pytest.mark.parametrize(
+    ("stderr", "code"),
+    [
+        ("fatal: Authentication failed for 'https://github.com/a/b.git/'", "auth_failed"),
+        ("fatal: repository 'https://github.com/a/b.git/' not found", "not_found"),
+        ("error: unable to write file: No space left on device", "disk_full"),
+        ("error: RPC failed; curl 28 Operation too slow. Less than 1000 bytes/sec", "timed_out"),
+        ("fatal: unable to access '...': Failed to connect to github.com port 443", "unreachable"),
+        ("fatal: something else entirely", "git_failed"),
+    ],
+)
+def test_git_errors_are_classified_for_the_operator(stderr, code):
+    error = git_runner.classify(stderr, "https://github.com", CANARY)
+    assert error.code == code and CANARY not in error.message

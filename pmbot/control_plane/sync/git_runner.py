@@ -11,7 +11,8 @@ Policy:
   the global and system git config are ignored.
 - Bounds: `GIT_TERMINAL_PROMPT=0` (never wait for a human);
   `GIT_HTTP_LOW_SPEED_LIMIT/TIME` abort a stalled transfer; the process is
-  killed after `timeout` seconds, or at once when `keep_going()` says stop.
+  killed (with its helpers: its own process group) after `timeout` seconds,
+  or at once when `keep_going()` says stop.
 - Errors: stderr (`LC_ALL=C`) becomes a `GitError` with a code and one
   operator sentence: auth_failed, not_found, disk_full, timed_out, unreachable,
   git_failed. Messages are redacted.
@@ -19,7 +20,9 @@ Policy:
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import stat
 import subprocess
 import time
@@ -157,6 +160,8 @@ def run_git(
     there); False kills git.
     """
     started = time.monotonic()
+    # Its own process group, so a kill reaches git's helpers (git-remote-http, index-pack)
+    # too: they hold the pipes, and would keep a stalled transfer alive.
     proc = subprocess.Popen(
         ["git", *args],
         env=env,
@@ -164,6 +169,7 @@ def run_git(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     try:
         while True:
@@ -178,8 +184,9 @@ def run_git(
                 if not keep_going():
                     raise GitError("stopped", "git was stopped (worker stopping)") from None
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
     if proc.returncode != 0:
         raise classify(err, origin, env.get("PMBOT_GIT_TOKEN", ""))

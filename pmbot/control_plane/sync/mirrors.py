@@ -11,7 +11,7 @@ Policy:
   also gives `clone_url`. Both live in `mirror_state` (operational), so a
   rename never points at another repository's mirror.
 - Refs: branches and tags only (`+refs/heads/*`, `+refs/tags/*`); GitHub's
-  `refs/pull/*` are not mirrored. A clone goes to `data/repos/.tmp/<id>.git`
+  `refs/pull/*` are not mirrored. A clone goes to `data/repos/.tmp/<id>.git.<random>`
   and is renamed into place when complete, so a clone killed half-way is
   discarded and redone; a killed fetch leaves git's own consistent state.
 - When: a repo is due when it has no mirror yet, when the metadata sync saw
@@ -47,6 +47,7 @@ from pmbot.control_plane import audit
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.db import connect, transaction
 from pmbot.control_plane.github.client import GitHubClient, GitHubError
+from pmbot.control_plane.registry import RepoNotFound, get_repo
 from pmbot.control_plane.sync.git_runner import (
     GitAuth,
     GitError,
@@ -258,9 +259,12 @@ def clone(job: GitJob, url: str, data_dir: Path, github_id: int, partial: bool) 
     Returns the number of refs mirrored.
     """
     final = mirror_path(data_dir, github_id)
-    temp = repos_dir(data_dir) / ".tmp" / final.name
-    shutil.rmtree(temp, ignore_errors=True)  # a clone killed earlier: start over
-    temp.parent.mkdir(parents=True, exist_ok=True)
+    temp_dir = repos_dir(data_dir) / ".tmp"
+    for leftover in temp_dir.glob(f"{final.name}.*"):  # clones killed earlier: start over
+        shutil.rmtree(leftover, ignore_errors=True)
+    # A name of its own: a git orphaned by a killed pmbot may still write to an old one.
+    temp = temp_dir / f"{final.name}.{uuid.uuid4().hex[:8]}"
+    temp_dir.mkdir(parents=True, exist_ok=True)
     partial_args = ("--filter=blob:none",) if partial else ()
     job.run("clone", "--bare", "--quiet", *partial_args, "--", url, str(temp))
     job.run("-C", str(temp), "config", "--replace-all", "remote.origin.fetch", REFSPECS[0])
@@ -307,6 +311,8 @@ def inspect(path: Path) -> str | None:
 
 def sweep(conn: sqlite3.Connection, data_dir: Path) -> list[Path]:
     """Delete `<id>.git` folders (and leftover temp clones) no registered repo names."""
+    with transaction(conn):  # rows a cycle left for a repo removed meanwhile
+        conn.execute("DELETE FROM mirror_state WHERE repo_id NOT IN (SELECT repo_id FROM repos)")
     keep = {
         row[0]
         for row in conn.execute(
@@ -315,9 +321,9 @@ def sweep(conn: sqlite3.Connection, data_dir: Path) -> list[Path]:
         )
     }
     root, removed = repos_dir(data_dir), []
-    for folder in (root, root / ".tmp"):
-        for path in sorted(folder.glob("*.git")) if folder.is_dir() else ():
-            stem = path.name.removesuffix(".git")
+    for folder, pattern in ((root, "*.git"), (root / ".tmp", "*.git.*")):
+        for path in sorted(folder.glob(pattern)) if folder.is_dir() else ():
+            stem = path.name.partition(".git")[0]
             if stem.isdigit() and int(stem) not in keep:
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
@@ -329,7 +335,7 @@ def sweep(conn: sqlite3.Connection, data_dir: Path) -> list[Path]:
 
 @dataclass(frozen=True)
 class MirrorOutcome:
-    """What one repo's turn did: cloned, fetched, unchanged, failed or busy."""
+    """What one repo's turn did: cloned, fetched, unchanged, failed, busy, removed, stopped."""
 
     repo_id: int
     status: str
@@ -364,7 +370,11 @@ class Mirrors:
             return MirrorOutcome(target.repo_id, "busy")
         try:
             return self._attempt(conn, target, self._lease_keeper(conn, target.repo_id))
+        except RepoNotFound:
+            return MirrorOutcome(target.repo_id, "removed")
         except GitError as exc:
+            if exc.code == "stopped":  # the worker is stopping: not the mirror's failure
+                return MirrorOutcome(target.repo_id, "stopped")
             self._fail(conn, target, exc)
             return MirrorOutcome(target.repo_id, "failed", error=exc)
         finally:
@@ -411,6 +421,7 @@ class Mirrors:
                     repo_id=target.repo_id, github_id=target.github_id, refs_changed=count
                 )
         with transaction(conn):
+            get_repo(conn, target.repo_id)  # removed meanwhile: its folder goes at the sweep
             _save_fetch(conn, target, self.clock(), size_on_disk(path))
             if event is not None:
                 audit.record(conn, event)
@@ -459,6 +470,7 @@ class Mirrors:
         delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** min(failures - 1, 12))
         log.warning("mirror of repo %s failed (attempt %d): %s", target.repo_id, failures, error)
         with transaction(conn):
+            get_repo(conn, target.repo_id)
             _ensure_row(conn, target.repo_id)
             _save_failure(conn, target.repo_id, failures, self.clock() + timedelta(seconds=delay))
             if (target.last_error_code, target.last_error) != (error.code, error.message):

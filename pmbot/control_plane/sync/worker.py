@@ -141,6 +141,7 @@ class Worker:
         self._local = threading.local()
         self._started_at = self.clock()
         self._last_response: Any = None
+        self._mirrors: MirrorWorker | None = None
         if self.wait is None:
             self.wait = self._stop.wait
         if self.client is None:
@@ -179,9 +180,8 @@ class Worker:
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Ask the loop (and the mirror thread) to stop and wait; True when it ended in time."""
-        mirror_worker = getattr(self, "_mirrors", None)
-        if mirror_worker is not None:
-            mirror_worker.stop(timeout)
+        if self._mirrors is not None:
+            self._mirrors.stop(timeout)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
