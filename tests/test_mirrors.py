@@ -315,6 +315,25 @@ def test_disable_stops_fetches_and_the_mirror_stays_until_the_repo_is_removed(
     assert rebuild.check(conn).differences == []
 
 
+def test_a_partial_clone_has_no_old_blobs_but_the_packs_readme(
+    conn, repo_id, mirror_settings, clock, fake, git_server, work
+):
+    git("config", "uploadpack.allowFilter", "true", cwd=origin_path(git_server))
+    first = git("rev-parse", "HEAD", cwd=work).strip()
+    commit(work, "second", name="a.txt")
+    git("push", "--quiet", "origin", "main", cwd=work)
+    settings = dataclasses.replace(mirror_settings, mirrors=True, mirror_partial_clone=True)
+    [cloned] = make_mirrors(settings, clock).run_once(conn)
+    assert cloned.status == "cloned"
+
+    path = code.mirror_for(conn, settings.data_dir, repo_id)
+    assert git("-C", str(path), "config", "remote.origin.promisor").strip() == "true"
+    with pytest.raises(code.CodeReadError):  # not fetched, and the read side has no token
+        code.read_file(path, first, "a.txt")
+    pack = json.loads(packs.build_content(conn, repo_id, settings.data_dir)[0])
+    assert pack["code"]["readme"] == {"path": "README.md", "excerpt": "# Widgets\n"}
+
+
 def test_doctor_checks_each_enabled_mirror(conn, repo_id, mirror_settings, clock, fake):
     assert doctor.check_mirrors(conn, mirror_settings.data_dir, False).detail == "no mirror enabled"
     m = make_mirrors(dataclasses.replace(mirror_settings, mirrors=True), clock)

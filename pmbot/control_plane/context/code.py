@@ -96,6 +96,9 @@ def code_section(path: Path, mirror_uri: str) -> dict | None:
     name = readme_name(path, commit)
     readme = None
     if name is not None:
-        text = read_file(path, commit, name).decode("utf-8", errors="replace")
-        readme = {"path": name, "excerpt": text[:README_EXCERPT_CHARS]}
+        try:
+            text = read_file(path, commit, name).decode("utf-8", errors="replace")
+        except CodeReadError:  # a partial mirror without this blob yet (no token here)
+            text = None
+        readme = {"path": name, "excerpt": None if text is None else text[:README_EXCERPT_CHARS]}
     return {"mirror": mirror_uri, "branch": branch, "commit": commit, "readme": readme}

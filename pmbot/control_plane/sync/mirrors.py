@@ -285,6 +285,18 @@ def fetch(job: GitJob, url: str, path: Path, default_branch: str | None) -> int:
     return sum(1 for name in before.keys() | after.keys() if before.get(name) != after.get(name))
 
 
+def prefetch_readme(job: GitJob, path: Path) -> None:
+    """In a partial mirror, fetch the head's README now, with credentials.
+
+    The read side (`context.code`) runs without a token, so it can only read
+    blobs already present; a context pack needs this one.
+    """
+    names = job.run("-C", str(path), "ls-tree", "--name-only", "HEAD").splitlines()
+    for name in names:
+        if name.lower().startswith("readme"):
+            job.run("-C", str(path), "cat-file", "-e", f"HEAD:{name}")
+
+
 def size_on_disk(path: Path) -> int:
     total = 0
     for folder, _, files in os.walk(path):
@@ -420,6 +432,8 @@ class Mirrors:
                 event = ev.MirrorFetched(
                     repo_id=target.repo_id, github_id=target.github_id, refs_changed=count
                 )
+        if self.settings.mirror_partial_clone:
+            prefetch_readme(job, path)
         with transaction(conn):
             get_repo(conn, target.repo_id)  # removed meanwhile: its folder goes at the sweep
             _save_fetch(conn, target, self.clock(), size_on_disk(path))
