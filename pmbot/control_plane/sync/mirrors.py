@@ -30,6 +30,7 @@ Policy:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -460,7 +461,7 @@ class Mirrors:
         if not isinstance(payload, dict) or not payload.get("clone_url") or "id" not in payload:
             raise GitError("github_error", "repository payload has no id or clone_url")
         _save_identity(conn, target.repo_id, payload, response.etag)
-        return _replace(
+        return dataclasses.replace(
             target,
             github_id=int(payload["id"]),
             clone_url=payload["clone_url"],
@@ -495,10 +496,6 @@ class Mirrors:
                     attempt=failures,
                 )
                 audit.record(conn, failed)
-
-
-def _replace(target: Target, **changes: Any) -> Target:
-    return Target(**{**target.__dict__, **changes})
 
 
 # -- the thread ----------------------------------------------------------------------------
