@@ -7,6 +7,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# git keeps the optional local mirrors under /data/repos (PMBOT_MIRRORS).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git \
+    && rm -rf /var/lib/apt/lists/*
+
 # Install the package (runtime deps only: bottle and waitress); pyproject.toml
 # maps migrations/ and static/ into the wheel, so the sources can go.
 WORKDIR /build

@@ -24,13 +24,14 @@ run: install
 
 # chromium drives the UI tests (Playwright uses /usr/bin/chromium, never a
 # downloaded browser); docker-compose validates the compose file; wrk loads the
-# API benchmark; sqlite3 is the CLI the runbook uses.
+# API benchmark; sqlite3 is the CLI the runbook uses; git keeps and tests the mirrors.
 system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v docker-compose >/dev/null \
-	    || ! command -v wrk >/dev/null || ! command -v sqlite3 >/dev/null; then \
+	    || ! command -v wrk >/dev/null || ! command -v sqlite3 >/dev/null \
+	    || ! command -v git >/dev/null; then \
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    chromium docker-compose wrk sqlite3 >/dev/null; \
+	    chromium docker-compose wrk sqlite3 git >/dev/null; \
 	fi
 
 test: install system-deps

@@ -86,6 +86,8 @@ export async function listRepos(etag = null) {
 export const addRepo = (fullName) => send("POST", "/api/repos", { full_name: fullName });
 export const removeRepo = (repoId) => send("DELETE", `/api/repos/${repoId}`);
 export const syncRepo = (repoId) => send("POST", `/api/repos/${repoId}/sync`);
+/** Turn a repo's local git mirror on or off; answers the repo's status. */
+export const setMirror = (repoId, enabled) => send("POST", `/api/repos/${repoId}/mirror`, { enabled });
 export const getRepoStatus = (repoId) => getJson(`/api/repos/${repoId}/status`);
 
 /** Cached issues (`kind` "issues") or PRs ("prs"): `{items, next}`. */

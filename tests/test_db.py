@@ -22,7 +22,8 @@ EXPECTED_TABLES = {
     "schema_migrations", "audit_events", "workspaces", "repos", "repo_sync_state",
     "repo_counts", "github_issues", "github_pull_requests", "cache_search", "cache_search_repos",
     "http_cache",
-    "sync_requests", "repo_schedule", "github_status", "worker_heartbeats",
+    "sync_requests", "repo_schedule", "github_status", "worker_heartbeats", "repo_mirrors",
+    "mirror_state",
 }  # fmt: skip
 
 

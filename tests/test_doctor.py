@@ -83,6 +83,7 @@ def test_a_healthy_install_passes_every_check(installed, capsys, fake) -> None:
         "audit chain",
         "repo counts",
         "artifact files",
+        "git mirrors",
         "GitHub token",
         "rate limit",
     }

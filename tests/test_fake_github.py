@@ -459,3 +459,25 @@ def test_module_prints_base_url_and_token_then_serves_the_demo():
     finally:
         process.terminate()
         assert process.wait(timeout=5) == 0
+
+
+def test_a_repository_is_also_served_by_its_id_with_a_conditional_etag(fake):
+    _, headers, body = get(fake, f"/repos/{REPO}")
+    repo = json.loads(body)
+    assert repo["clone_url"] == f"https://github.com/{REPO}.git"  # html host + name + .git
+    by_id = get(fake, f"/repositories/{repo['id']}")
+    assert (by_id[0], json.loads(by_id[2])) == (200, repo)
+    assert get(fake, f"/repositories/{repo['id']}", **{"If-None-Match": headers["etag"]})[0] == 304
+    assert get(fake, "/repositories/999999")[0] == 404
+    fake.rename_repo(REPO, "acme/gizmos")  # the id keeps answering, with the new name
+    renamed = json.loads(get(fake, f"/repositories/{repo['id']}")[2])
+    assert (renamed["full_name"], renamed["clone_url"]) == (
+        "acme/gizmos", "https://github.com/acme/gizmos.git"
+    )  # fmt: skip
+
+
+def test_clone_urls_point_at_the_html_host_the_fake_was_given():
+    with FakeGitHub(html_base="http://127.0.0.1:9") as server:
+        server.add_repo("acme/x")
+        doc = json.loads(get(server, "/repos/acme/x")[2])
+    assert doc["clone_url"] == "http://127.0.0.1:9/acme/x.git"

@@ -74,6 +74,8 @@ def test_db_url_must_be_sqlite():
         ("PMBOT_LOG_LEVEL", "LOUD", "one of DEBUG"),
         ("GITHUB_API_BASE", "api.github.com", "an http(s):// URL"),
         ("PMBOT_ALLOWED_HOSTS", "good:1,bad/host", "host[:port]"),
+        ("PMBOT_MIRRORS", "maybe", "1 or 0"),
+        ("PMBOT_MIRROR_FETCH_SECONDS", "0", "a whole number > 0"),
     ],
 )
 def test_bad_value_names_variable_and_accepted_form(variable, value, expected):
@@ -83,6 +85,19 @@ def test_bad_value_names_variable_and_accepted_form(variable, value, expected):
     message = str(raised.value)
     assert variable in message and expected in message
     assert "\n" not in message
+
+
+def test_mirror_settings_are_off_by_default_and_read_from_the_environment():
+    default = Settings.from_env({}, env_file=None)
+    assert (default.mirrors, default.mirror_fetch_seconds, default.mirror_partial_clone) == (
+        False, 900, False
+    )  # fmt: skip
+    on = Settings.from_env(
+        {"PMBOT_MIRRORS": "1", "PMBOT_MIRROR_FETCH_SECONDS": "60",
+         "PMBOT_MIRROR_PARTIAL_CLONE": "true"},
+        env_file=None,
+    )  # fmt: skip
+    assert (on.mirrors, on.mirror_fetch_seconds, on.mirror_partial_clone) == (True, 60, True)
 
 
 def test_env_file_is_read_and_real_environment_wins(tmp_path):

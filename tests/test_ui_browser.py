@@ -217,6 +217,23 @@ def test_sync_now_shows_a_new_item(ui, server, github):
     ui.screenshot("06-repo-search")
 
 
+def test_the_mirror_toggle_turns_a_repos_git_mirror_on_and_off(ui, server):
+    page = _open(ui, server, "#/repos")
+    card = _card(page, REPO)
+    expect(card.locator(".mirror-state")).to_have_text("Off")
+    card.locator("button.mirror-toggle", has_text="Mirror code").click()
+    expect(card.locator(".action-message")).to_have_text("Mirror turned on.")
+    # The fake's clone URL is on github.com, not the configured API host: refused, no request.
+    expect(card.locator(".mirror-state")).to_have_text(
+        re.compile(
+            r"^(On · not cloned yet|Failing: clone URL .* is not on the configured GitHub host .*)$"
+        )
+    )
+    card.locator("button.mirror-toggle", has_text="Stop mirror").click()
+    expect(card.locator(".mirror-state")).to_have_text("Off")
+    ui.screenshot("05b-repos-mirror")
+
+
 def test_add_from_org_marks_tracked_repos(ui, server):
     page = _open(ui, server, "#/repos")
     page.get_by_text("Add from org").click()

@@ -1,4 +1,4 @@
-"""`pmbot repos add|list|remove` and `pmbot status`: the registry on the DB, no server needed.
+"""`pmbot repos add|list|remove|mirror` and `pmbot status`: the registry on the DB, no server.
 
 They call the same services as the API, so a repo added here is picked up
 by a running worker like one added in the UI. `repos list` prints one line
@@ -30,6 +30,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     remove = actions.add_parser("remove", help="stop tracking a repo and drop its cache")
     remove.add_argument("full_name", help="owner/name")
     remove.set_defaults(func=run_remove)
+    mirror = actions.add_parser(
+        "mirror", help="turn a repo's local git mirror (data/repos/) on or off"
+    )
+    mirror.add_argument("full_name", help="owner/name")
+    mirror.add_argument("state", choices=("on", "off"), help="on: clone and fetch; off: stop")
+    mirror.set_defaults(func=run_mirror)
 
     status_parser = commands.add_parser(
         "status", help="the detail of one repo (`pmbot repos list` for one line per repo)"
@@ -55,9 +61,22 @@ def run_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_mirror(args: argparse.Namespace) -> int:
+    with session("cli") as (settings, conn):
+        repo = tracked_repo(conn, args.full_name)
+        operations.set_mirror(conn, repo.repo_id, args.state == "on")
+    if args.state == "on":
+        print(
+            f"mirror of {repo.full_name} on; the worker clones it into {settings.data_dir}/repos/"
+        )
+    else:
+        print(f"mirror of {repo.full_name} off; it is no longer fetched (kept until removed)")
+    return 0
+
+
 def run_list(args: argparse.Namespace) -> int:
-    with session("cli") as (_, conn):
-        rows = repo_status.list_statuses(conn)
+    with session("cli") as (settings, conn):
+        rows = repo_status.list_statuses(conn, mirrors_default=settings.mirrors)
     if args.json:
         print(json.dumps(rows, indent=2))
     elif not rows:
@@ -72,8 +91,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    with session("cli") as (_, conn):
-        row = repo_status.repo_status(conn, tracked_repo(conn, args.full_name).repo_id)
+    with session("cli") as (settings, conn):
+        repo_id = tracked_repo(conn, args.full_name).repo_id
+        row = repo_status.repo_status(conn, repo_id, mirrors_default=settings.mirrors)
     if args.json:
         print(json.dumps(row, indent=2))
     else:
@@ -116,6 +136,19 @@ def detail_lines(row: dict) -> list[str]:
     if row["last_error"]:
         code = f" ({row['last_error_code']})" if row["last_error_code"] else ""
         facts.append(("last error", f"{row['last_error']}{code}"))
+    facts.append(("git mirror", _mirror_text(row.get("mirror"))))
     return [f"{row['full_name']} (id {row['repo_id']})"] + [
         f"  {label + ':':<15} {value}" for label, value in facts
     ]
+
+
+def _mirror_text(mirror: dict | None) -> str:
+    if not mirror or not mirror["enabled"]:
+        kept = f" (kept at data/{mirror['path']})" if mirror and mirror["path"] else ""
+        return f"off{kept}"
+    if mirror["last_error"]:
+        return f"on, failing: {mirror['last_error']} ({mirror['last_error_code']})"
+    if not mirror["path"]:
+        return "on, not cloned yet"
+    size = f"{(mirror['size_bytes'] or 0) / 1e6:.1f} MB"
+    return f"on, data/{mirror['path']}, {size}, last fetch {mirror['last_fetch_at']}"

@@ -20,6 +20,7 @@ from pmbot.control_plane.db.migrate import MigrationError, pending_migrations
 from pmbot.control_plane.github.client import GitHubClient
 from pmbot.control_plane.github.protocol import GitHubError, RateLimit, RateLimited, Unauthorized
 from pmbot.control_plane.orchestration import runs
+from pmbot.control_plane.sync import mirrors
 from pmbot.shared.datadir import layout_problems
 from pmbot.shared.logs import redact
 from pmbot.shared.settings import Settings
@@ -126,9 +127,32 @@ def check_artifact_files(conn: sqlite3.Connection, data_dir: Path) -> Check:
     return Check("artifact files", True, f"{len(set(uris))} files match their sha256")
 
 
-def database_checks(db_path: Path, data_dir: Path | None = None) -> list[Check]:
-    """Integrity, migrations, audit chain, counts and (given the data dir) artifact files,
-    on a DB that must already exist."""
+def check_mirrors(conn: sqlite3.Connection, data_dir: Path, default_enabled: bool) -> Check:
+    """Each enabled, cloned mirror is a bare repository git accepts; with its size."""
+    enabled = [t for t in mirrors.targets(conn, default_enabled) if t.github_id is not None]
+    problems, sizes = [], 0
+    for target in enabled:
+        path = mirrors.mirror_path(data_dir, target.github_id)
+        if not path.exists():
+            continue  # not cloned yet (the status says so); the worker clones it
+        problem = mirrors.inspect(path)
+        if problem:
+            problems.append(f"{target.full_name}: {problem}")
+        sizes += mirrors.size_on_disk(path)
+    if problems:
+        return Check("git mirrors", False, "; ".join(problems[:5]))
+    if not enabled:
+        return Check("git mirrors", True, "no mirror enabled")
+    return Check(
+        "git mirrors", True, f"{len(enabled)} enabled, bare and readable, {sizes / 1e6:.1f} MB"
+    )
+
+
+def database_checks(
+    db_path: Path, data_dir: Path | None = None, mirrors_default: bool = False
+) -> list[Check]:
+    """Integrity, migrations, audit chain, counts and (given the data dir) artifact files
+    and git mirrors, on a DB that must already exist."""
     if not Path(db_path).is_file():
         return [Check("database", False, f"{db_path} does not exist (run `pmbot migrate`)")]
     try:
@@ -147,6 +171,7 @@ def database_checks(db_path: Path, data_dir: Path | None = None) -> list[Check]:
             checks += [check_audit_chain(conn), check_counts(conn)]
             if data_dir is not None:
                 checks.append(check_artifact_files(conn, data_dir))
+                checks.append(check_mirrors(conn, data_dir, mirrors_default))
     except sqlite3.Error as exc:
         checks.append(Check("database", False, f"{db_path}: {exc}"))
     finally:
@@ -198,6 +223,6 @@ def run_checks(settings: Settings) -> list[Check]:
     """Every check, in the order an operator would fix them."""
     return [
         check_data_dir(settings.data_dir),
-        *database_checks(settings.db_path, settings.data_dir),
+        *database_checks(settings.db_path, settings.data_dir, settings.mirrors),
         *github_checks(settings),
     ]

@@ -13,7 +13,11 @@ without its first sync request, or a removed one with cached rows:
 - reset cache: cached issues/PRs, search entries, ETags and resume state go
   (`cache.store.reset_cache`), `cache.reset` is recorded (its projection
   clears cursors, counts and sync status), and a sync request per repo is
-  queued so the re-import starts at once. The registry and the log are kept.
+  queued so the re-import starts at once. The registry and the log are kept,
+  and so are the git mirrors.
+- set mirror: `mirror.enabled` / `mirror.disabled`, the per-repo choice that
+  overrides PMBOT_MIRRORS; the mirror thread clones or stops fetching. Remove
+  also drops the repo's mirror row, so the mirror thread deletes its folder.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import transaction
 from pmbot.control_plane.orchestration import runs
 from pmbot.control_plane.registry import DEFAULT_WORKSPACE_ID, Repo
-from pmbot.control_plane.sync import schedule
+from pmbot.control_plane.sync import mirrors, schedule
 
 
 def add_repo(
@@ -53,7 +57,18 @@ def remove_repo(conn: sqlite3.Connection, repo_id: int, *, actor: str = "operato
         runs.refuse_if_active_runs(conn, repo_id)
         cache.reset_cache(conn, [repo_id])
         schedule.delete_schedule(conn, repo_id)
+        mirrors.forget(conn, repo_id)
         return registry.remove_repo(conn, repo_id, actor=actor)
+
+
+def set_mirror(
+    conn: sqlite3.Connection, repo_id: int, enabled: bool, *, actor: str = "operator"
+) -> None:
+    """Turn a repo's git mirror on or off (audited; overrides the global setting)."""
+    with transaction(conn):
+        registry.get_repo(conn, repo_id)  # RepoNotFound before anything is recorded
+        event_class = ev.MirrorEnabled if enabled else ev.MirrorDisabled
+        audit.record(conn, event_class(repo_id=repo_id, actor=actor))
 
 
 def request_sync(

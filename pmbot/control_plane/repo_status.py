@@ -3,7 +3,9 @@
 Combines the projections (`repos`, `repo_sync_state`, `repo_counts`) with the
 operational rows the worker keeps (`repo_schedule`: lease, live progress,
 next sync, last no-change check) and the last rate limit GitHub reported
-(`github.status`). One query per call, whatever the length of the audit log.
+(`github.status`), and each repo's git mirror (`sync.mirrors.statuses`; its
+`enabled` falls back to `mirrors_default`, the PMBOT_MIRRORS setting). Two
+queries per call, whatever the length of the audit log.
 Every projected column is served: `last_seen_event_at` is the newest
 `updated_at` GitHub has shown for the repo (either stream's cursor).
 
@@ -22,6 +24,7 @@ from typing import Any
 from pmbot.control_plane.cache import COUNT_KEYS, ISSUES, PRS
 from pmbot.control_plane.github.status import read_rate_limit
 from pmbot.control_plane.registry import DEFAULT_WORKSPACE_ID, RepoNotFound
+from pmbot.control_plane.sync import mirrors
 from pmbot.shared.timeutil import parse_rfc3339, utc_now
 
 STATUSES = ("idle", "importing", "syncing", "error", "rate_limited")
@@ -44,6 +47,8 @@ def list_statuses(
     conn: sqlite3.Connection,
     workspace_id: int = DEFAULT_WORKSPACE_ID,
     now: datetime | None = None,
+    *,
+    mirrors_default: bool = False,
 ) -> list[dict[str, Any]]:
     """Every repo of the workspace with its live status, by name."""
     rows = conn.execute(
@@ -52,17 +57,23 @@ def list_statuses(
     ).fetchall()
     rate_limit = read_rate_limit(conn)
     moment = now or utc_now()
-    return [_status(row, rate_limit, moment) for row in rows]
+    mirror = mirrors.statuses(conn, mirrors_default)
+    return [_status(row, rate_limit, moment) | {"mirror": mirror[row["repo_id"]]} for row in rows]
 
 
 def repo_status(
-    conn: sqlite3.Connection, repo_id: int, now: datetime | None = None
+    conn: sqlite3.Connection,
+    repo_id: int,
+    now: datetime | None = None,
+    *,
+    mirrors_default: bool = False,
 ) -> dict[str, Any]:
     """One repo's live status; raises RepoNotFound."""
     row = conn.execute(f"{_SELECT} WHERE r.repo_id = ?", (repo_id,)).fetchone()
     if row is None:
         raise RepoNotFound(f"no repo with id {repo_id}")
-    return _status(row, read_rate_limit(conn), now or utc_now())
+    mirror = mirrors.statuses(conn, mirrors_default, repo_id)[repo_id]
+    return _status(row, read_rate_limit(conn), now or utc_now()) | {"mirror": mirror}
 
 
 def _status(row: sqlite3.Row, rate_limit: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -63,6 +63,13 @@ def _positive_int(name: str, raw: str, *, allow_zero: bool = False) -> int:
     return value
 
 
+def _flag(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise SettingsError(f"{name}={raw!r} is invalid: expected 1 or 0")
+    return value in ("1", "true", "yes", "on")
+
+
 def _port(name: str, raw: str) -> int:
     value = _positive_int(name, raw)
     if value > 65535:
@@ -130,6 +137,12 @@ class Settings:
     http_cleanup_interval_seconds: int = 5
     http_max_header_bytes: int = 64 * 1024
     http_max_body_bytes: int = 2 * 1024 * 1024  # above the API's own 1 MiB (a 413 problem)
+    # Local git mirrors under data/repos/ (opt-in; a per-repo toggle overrides `mirrors`).
+    mirrors: bool = False
+    mirror_fetch_seconds: int = 900
+    mirror_partial_clone: bool = False
+    mirror_low_speed_seconds: int = 60
+    mirror_git_timeout_seconds: int = 3600
 
     @property
     def token_present(self) -> bool:
@@ -181,6 +194,11 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "PMBOT_HTTP_CLEANUP_INTERVAL_SECONDS": ("http_cleanup_interval_seconds", _positive_int),
     "PMBOT_HTTP_MAX_HEADER_BYTES": ("http_max_header_bytes", _positive_int),
     "PMBOT_HTTP_MAX_BODY_BYTES": ("http_max_body_bytes", _positive_int),
+    "PMBOT_MIRRORS": ("mirrors", _flag),
+    "PMBOT_MIRROR_FETCH_SECONDS": ("mirror_fetch_seconds", _positive_int),
+    "PMBOT_MIRROR_PARTIAL_CLONE": ("mirror_partial_clone", _flag),
+    "PMBOT_MIRROR_LOW_SPEED_SECONDS": ("mirror_low_speed_seconds", _positive_int),
+    "PMBOT_MIRROR_GIT_TIMEOUT_SECONDS": ("mirror_git_timeout_seconds", _positive_int),
 }
 
 

@@ -3,9 +3,11 @@
  * `updateRepoCard` on every poll, touching only what changed (no flicker,
  * focus and open confirmations survive a refresh).
  */
-import { removeRepo, syncRepo } from "../api.js";
+import { removeRepo, setMirror, syncRepo } from "../api.js";
 import { h, setAttr, setText, showMessage } from "../dom.js";
-import { formatCount, formatLocalTime, formatNumber, formatRelative } from "../format.js";
+import {
+  formatBytes, formatCount, formatLocalTime, formatNumber, formatRelative,
+} from "../format.js";
 
 export const STATUS_LABELS = {
   idle: "Idle",
@@ -39,6 +41,13 @@ function nextSyncText(repo, now) {
   return formatRelative(repo.next_sync_at, now, "not scheduled");
 }
 
+function mirrorText(mirror, now) {
+  if (!mirror || !mirror.enabled) return mirror && mirror.path ? "Off (kept on disk)" : "Off";
+  if (mirror.last_error) return `Failing: ${mirror.last_error}`;
+  if (!mirror.path) return "On · not cloned yet";
+  return `On · ${formatBytes(mirror.size_bytes)} · fetched ${formatRelative(mirror.last_fetch_at, now)}`;
+}
+
 /** Build the card's elements and wire its buttons; `onChange` re-polls the list. */
 export function createRepoCard(repo, onChange) {
   const parts = {
@@ -55,7 +64,8 @@ export function createRepoCard(repo, onChange) {
     h("div", { className: "repo-head" }, parts.name, parts.badge),
     h("dl", { className: "repo-facts" },
       fact("Last sync", "last-sync"), fact("Next sync", "next-sync"),
-      fact("Issues", "issues-counts"), fact("Pull requests", "prs-counts")),
+      fact("Issues", "issues-counts"), fact("Pull requests", "prs-counts"),
+      fact("Git mirror", "mirror-state")),
     parts.progress, parts.error, actions, parts.message);
   return { root, parts };
 }
@@ -64,9 +74,25 @@ function createActions(repo, message, onChange) {
   const confirm = h("span", { className: "confirm-remove", hidden: true });
   const removeButton = h("button", { type: "button", className: "remove" }, "Remove");
   const syncButton = h("button", { type: "button", className: "sync-now" }, "Sync now");
+  const mirrorButton = h("button", { type: "button", className: "mirror-toggle" });
   syncButton.addEventListener("click", () => requestSync(repo, syncButton, message, onChange));
+  mirrorButton.addEventListener("click", () => toggleMirror(repo, mirrorButton, message, onChange));
   removeButton.addEventListener("click", () => askRemove(repo, confirm, removeButton, message, onChange));
-  return h("div", { className: "repo-actions" }, syncButton, removeButton, confirm);
+  return h("div", { className: "repo-actions" }, syncButton, mirrorButton, removeButton, confirm);
+}
+
+async function toggleMirror(repo, button, message, onChange) {
+  const enable = button.dataset.enabled !== "true";
+  button.disabled = true;
+  try {
+    await setMirror(repo.repo_id, enable);
+    showMessage(message, enable ? "Mirror turned on." : "Mirror turned off (kept on disk).", "ok");
+    onChange();
+  } catch (error) {
+    showMessage(message, `Mirror change failed: ${error.message}`, "error");
+  } finally {
+    button.disabled = false;
+  }
 }
 
 async function requestSync(repo, button, message, onChange) {
@@ -124,6 +150,11 @@ export function updateRepoCard(card, repo, now) {
   setAttr(nextSync, "title", repo.next_sync_at ? formatLocalTime(repo.next_sync_at) : null);
   setText(root.querySelector(".issues-counts"), countsText(repo.counts, "issues_open", "issues_closed"));
   setText(root.querySelector(".prs-counts"), countsText(repo.counts, "prs_open", "prs_closed"));
+  const mirror = repo.mirror || null;
+  setText(root.querySelector(".mirror-state"), mirrorText(mirror, now));
+  const mirrorButton = root.querySelector(".mirror-toggle");
+  setAttr(mirrorButton, "data-enabled", mirror && mirror.enabled ? "true" : "false");
+  setText(mirrorButton, mirror && mirror.enabled ? "Stop mirror" : "Mirror code");
   updateProgress(parts.progress, repo);
   parts.error.hidden = !repo.last_error;
   setText(parts.error, repo.last_error ? `Last error: ${repo.last_error}` : "");

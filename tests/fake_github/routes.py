@@ -1,8 +1,9 @@
 """The fake's endpoints: a request path and query in, a `Reply` out (no sockets here).
 
-Covers what pmbot calls: /repos/{o}/{r}, its /issues and /pulls listings and single items,
-/user, /user/repos, /orgs/{org}/repos and /rate_limit. A renamed repo answers 301 for every
-path under its old name; a deleted item 410; a transferred one 301 to its new home.
+Covers what pmbot calls: /repos/{o}/{r} (also by id: /repositories/{id}/...), its /issues
+and /pulls listings and single items, /user, /user/repos, /orgs/{org}/repos and /rate_limit.
+A renamed repo answers 301 for every path under its old name; a deleted item 410; a
+transferred one 301 to its new home.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tests.fake_github.state import GitHubState, QueryError
 
 DOCS = "https://docs.github.com/rest"
 _REPO_PATH = re.compile(r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)(?P<rest>/.*)?")
+_BY_ID_PATH = re.compile(r"/repositories/(?P<id>\d+)(?P<rest>/.*)?")
 _ITEM_PATH = re.compile(r"/(?P<kind>issues|pulls)(?:/(?P<number>\d+))?")
 
 
@@ -93,7 +95,17 @@ class Routes:
             return self._repo_list(repos, path, query) if repos else error_reply(404)
         if match := _REPO_PATH.fullmatch(path):
             return self._repo_tree(match, query)
+        if match := _BY_ID_PATH.fullmatch(path):
+            return self._by_id(int(match["id"]), match["rest"] or "", query)
         return error_reply(404)
+
+    def _by_id(self, repo_id: int, rest: str, query: dict[str, str]) -> Reply:
+        """`/repositories/{id}/...`: GitHub's id form of every repo path (it survives renames)."""
+        repo = self.state.repo_by_id(repo_id)
+        if repo is None:
+            return error_reply(404)
+        owner, _, name = repo.full_name.partition("/")
+        return self._repo_tree(_REPO_PATH.fullmatch(f"/repos/{owner}/{name}{rest}"), query)
 
     def _repo_tree(self, match: re.Match, query: dict[str, str]) -> Reply:
         found = self.state.resolve(f"{match['owner']}/{match['name']}")

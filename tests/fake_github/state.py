@@ -176,6 +176,10 @@ class GitHubState:
         key = full_name.lower()
         return self._repos.get(key) or self._renamed.get(key)
 
+    def repo_by_id(self, repo_id: int) -> Repo | None:
+        """The live repository with GitHub's numeric id (renames keep it)."""
+        return next((r for r in self._repos.values() if r.id == repo_id), None)
+
     def repos(self, owner: str | None = None) -> list[Repo]:
         with self.lock:
             found = [r for r in self._repos.values() if owner in (None, r.owner.lower())]

@@ -38,6 +38,7 @@ ROUTES = (
     ("POST", "/api/repos", "repos_post"),
     ("DELETE", "/api/repos/<repo_id:id>", "repo_delete"),
     ("POST", "/api/repos/<repo_id:id>/sync", "repo_sync_post"),
+    ("POST", "/api/repos/<repo_id:id>/mirror", "repo_mirror_post"),
     ("GET", "/api/repos/<repo_id:id>/status", "repo_status_get"),
     ("GET", "/api/repos/<repo_id:id>/issues", "issues_get"),
     ("GET", "/api/repos/<repo_id:id>/issues/<number:id>", "issue_get"),
@@ -95,7 +96,7 @@ class Handlers(RunHandlers):
 
     def repos_get(self) -> str:
         """The repo list with an ETag of its body, so polling clients get 304s."""
-        items = repo_status.list_statuses(self.db.get())
+        items = repo_status.list_statuses(self.db.get(), mirrors_default=self.settings.mirrors)
         body = json.dumps({"items": items}, separators=(",", ":"))
         etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
         if etag in request.environ.get("HTTP_IF_NONE_MATCH", ""):
@@ -108,7 +109,8 @@ class Handlers(RunHandlers):
         full_name, branch = p.parse_new_repo(self._body())
         conn = self.db.get()
         repo = operations.add_repo(conn, full_name, branch)
-        return HTTPResponse(repo_status.repo_status(conn, repo.repo_id), status=201)
+        status = repo_status.repo_status(conn, repo.repo_id, mirrors_default=self.settings.mirrors)
+        return HTTPResponse(status, status=201)
 
     def repo_delete(self, repo_id: int) -> dict[str, Any]:
         repo = operations.remove_repo(self.db.get(), repo_id)
@@ -119,8 +121,16 @@ class Handlers(RunHandlers):
         body = {"repo_id": repo.repo_id, "full_name": repo.full_name, "sync_requested": True}
         return HTTPResponse(body, status=202)
 
+    def repo_mirror_post(self, repo_id: int) -> dict[str, Any]:
+        enabled = p.parse_mirror_toggle(self._body())
+        conn = self.db.get()
+        operations.set_mirror(conn, repo_id, enabled)
+        return repo_status.repo_status(conn, repo_id, mirrors_default=self.settings.mirrors)
+
     def repo_status_get(self, repo_id: int) -> dict[str, Any]:
-        return repo_status.repo_status(self.db.get(), repo_id)
+        return repo_status.repo_status(
+            self.db.get(), repo_id, mirrors_default=self.settings.mirrors
+        )
 
     # -- cache -------------------------------------------------------------------------------
 

@@ -213,6 +213,15 @@ _PATHS: dict[str, dict[str, Any]] = {
             status="202",
         )
     },
+    "/api/repos/{repo_id}/mirror": {
+        "post": _op(
+            "Turn the repo's local git mirror on or off (audited; overrides PMBOT_MIRRORS)",
+            _json(_ref("RepoStatus")),
+            params=("RepoId",),
+            body="MirrorToggle",
+            errors=(*_WRITE_ERRORS, 404),
+        )
+    },
     "/api/repos/{repo_id}/status": {
         "get": _op(
             "One repo's live status", _json(_ref("RepoStatus")), params=("RepoId",), errors=(404,)
@@ -454,6 +463,29 @@ _SCHEMAS = {
         },
     },
     "Workspace": {"type": "object", "required": ["workspace_id", "name", "created_at"]},
+    "MirrorToggle": {
+        "type": "object",
+        "required": ["enabled"],
+        "properties": {"enabled": {"type": "boolean"}},
+    },
+    "MirrorStatus": {
+        "type": "object",
+        "required": ["enabled", "setting", "last_error"],
+        "properties": {
+            "enabled": {"type": "boolean"},
+            "setting": {"type": "string", "enum": ["default", "on", "off"]},
+            "github_id": {"type": ["integer", "null"]},
+            "path": {"type": ["string", "null"]},
+            "cloned_at": _NULLABLE_TIME,
+            "last_fetch_at": _NULLABLE_TIME,
+            "last_changed_at": _NULLABLE_TIME,
+            "refs_changed": {"type": ["integer", "null"]},
+            "size_bytes": {"type": ["integer", "null"]},
+            "last_error": {"type": ["string", "null"]},
+            "last_error_code": {"type": ["string", "null"]},
+            "next_try_at": _NULLABLE_TIME,
+        },
+    },
     "NewRepo": {
         "type": "object",
         "required": ["full_name"],
@@ -499,6 +531,7 @@ _SCHEMAS = {
             "last_seen_event_at": _NULLABLE_TIME,
             "rate_limit": {"type": "object"},
             "progress": {"type": ["object", "null"]},
+            "mirror": _ref("MirrorStatus"),
         },
     },
     "SearchResult": {

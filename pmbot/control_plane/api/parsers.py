@@ -292,6 +292,14 @@ def parse_new_repo(body: Mapping[str, Any]) -> tuple[object, str | None]:
     return body["full_name"], branch
 
 
+def parse_mirror_toggle(body: Mapping[str, Any]) -> bool:
+    """`{"enabled": true|false}`: the repo's own mirror choice."""
+    enabled = body.get("enabled")
+    if not isinstance(enabled, bool):
+        raise invalid_field("enabled", "enabled must be true or false")
+    return enabled
+
+
 def parse_reset(body: Mapping[str, Any]) -> list[int] | None:
     """`{"confirm": "reset", "repo_id": N}` or `{"confirm": "reset", "all": true}`.
 

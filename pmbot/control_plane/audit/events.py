@@ -296,6 +296,58 @@ class ContextPackTaken(AuditEvent):
     prs: int
 
 
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class MirrorEnabled(AuditEvent):
+    """The operator turned the repo's git mirror on (overrides PMBOT_MIRRORS)."""
+
+    type = "mirror.enabled"
+    repo_id: int
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class MirrorDisabled(AuditEvent):
+    """The operator turned the repo's git mirror off; the mirror stays until the repo goes."""
+
+    type = "mirror.disabled"
+    repo_id: int
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class MirrorCloned(AuditEvent):
+    """A bare mirror was cloned into `data/repos/<github_id>.git` with `refs` refs."""
+
+    type = "mirror.cloned"
+    repo_id: int
+    github_id: int
+    refs: int
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class MirrorFetched(AuditEvent):
+    """A fetch changed `refs_changed` refs (0 only when it clears a previous failure)."""
+
+    type = "mirror.fetched"
+    repo_id: int
+    github_id: int
+    refs_changed: int
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class MirrorFailed(AuditEvent):
+    """A clone or fetch failed; recorded when the mirror's error changes."""
+
+    type = "mirror.failed"
+    repo_id: int
+    error_code: str
+    message: str
+    attempt: int = 1
+
+
 EVENT_TYPES = tuple(EVENT_CLASSES)
 
 

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from pmbot.control_plane.audit import run_projections
+from pmbot.control_plane.audit import mirror_projections, run_projections
 from pmbot.control_plane.audit.events import (
     COUNT_KEYS,
     EVENT_CLASSES,
@@ -31,13 +31,16 @@ from pmbot.control_plane.audit.events import (
 from pmbot.shared.kind import KINDS
 
 # The tables this module owns, in an order safe for deleting (children first),
-# then the run tables of `run_projections` (registered in the same dispatch).
-PROJECTED_TABLES = (
-    "repo_counts", "repo_sync_state", "repos", "workspaces", *run_projections.PROJECTED_TABLES
-)  # fmt: skip
+# then the run tables of `run_projections`; the mirror tables of `mirror_projections`
+# come first (they reference repos). Both register in the same dispatch.
+_REPO_TABLES = (*mirror_projections.PROJECTED_TABLES, "repo_counts", "repo_sync_state", "repos")
+PROJECTED_TABLES = (*_REPO_TABLES, "workspaces", *run_projections.PROJECTED_TABLES)
 
 Applier = Callable[[sqlite3.Connection, Any], None]
-_APPLIERS: dict[type[AuditEvent], Applier] = dict(run_projections.APPLIERS)
+_APPLIERS: dict[type[AuditEvent], Applier] = {
+    **run_projections.APPLIERS,
+    **mirror_projections.APPLIERS,
+}
 
 
 def _applies(event_class: type[AuditEvent]) -> Callable[[Applier], Applier]:
@@ -82,7 +85,7 @@ def _repo_added(conn: sqlite3.Connection, e: RepoAdded) -> None:
 
 @_applies(RepoRemoved)
 def _repo_removed(conn: sqlite3.Connection, e: RepoRemoved) -> None:
-    for table in PROJECTED_TABLES[:3]:
+    for table in _REPO_TABLES:
         conn.execute(f"DELETE FROM {table} WHERE repo_id = ?", (e.repo_id,))
 
 

@@ -7,6 +7,10 @@ in the artifact store. When it was taken lives in its `context_packs` row
 (the `context_pack.taken` event), never inside the file.
 
 The cache is read through `cache.browse.open_items` (the cache room owns its SQL).
+When the repo has a git mirror (and the data dir is given), the pack gains a
+`code` section pinned to a commit id: the default branch's head and its
+README (`context.code`), so it stays the same for the same cache and commit.
+Without a mirror the document has no `code` key at all.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pmbot.control_plane import audit
 from pmbot.control_plane.artifacts import store
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.cache import ISSUES, PRS, browse
+from pmbot.control_plane.context import code
 from pmbot.control_plane.db import transaction
 from pmbot.control_plane.registry import get_repo
 from pmbot.shared.errors import ServiceError
@@ -38,16 +43,22 @@ class PackNotFound(ContextPackError):
     status = 404
 
 
-def build_content(conn: sqlite3.Connection, repo_id: int) -> tuple[bytes, int, int]:
-    """The pack's bytes and its (issues, prs) counts, from the cache alone."""
+def build_content(
+    conn: sqlite3.Connection, repo_id: int, data_dir: Path | None = None
+) -> tuple[bytes, int, int]:
+    """The pack's bytes and its (issues, prs) counts, from the cache (and the mirror, if any)."""
     repo = get_repo(conn, repo_id)
     items = _cached_open_items(conn, repo_id)
-    document = {
+    document: dict[str, Any] = {
         "schema": SCHEMA,
         "repo_id": repo_id,
         "repo": repo.full_name,
         "items": items,
     }
+    mirror = code.mirror_for(conn, data_dir, repo_id) if data_dir is not None else None
+    section = code.code_section(mirror, f"repos/{mirror.name}") if mirror else None
+    if section is not None:
+        document["code"] = section
     content = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     issues = sum(1 for item in items if item["kind"] == "issue")
     return content.encode("utf-8"), issues, len(items) - issues
@@ -82,7 +93,7 @@ def take_pack(
     conn: sqlite3.Connection, data_dir: Path, repo_id: int, *, actor: str = "operator"
 ) -> dict[str, Any]:
     """Snapshot the repo's cache into the artifact store and record the pack."""
-    content, issues, prs = build_content(conn, repo_id)
+    content, issues, prs = build_content(conn, repo_id, data_dir)
     stored = store.put(data_dir, content)
     taken = ev.ContextPackTaken(
         repo_id=repo_id,

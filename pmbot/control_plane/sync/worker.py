@@ -50,6 +50,7 @@ from pmbot.control_plane.github.client import GitHubClient, GitHubError
 from pmbot.control_plane.registry import RepoNotFound
 from pmbot.control_plane.sync import schedule
 from pmbot.control_plane.sync import sync as sync_engine
+from pmbot.control_plane.sync.mirrors import MirrorWorker
 from pmbot.control_plane.sync.sync import SyncContext, SyncProgress
 from pmbot.shared.settings import Settings
 from pmbot.shared.timeutil import parse_rfc3339, to_rfc3339, utc_now
@@ -148,6 +149,7 @@ class Worker:
         self._last_response: Any = None
         self._held_off: dict[int, datetime] = {}  # repo → retry time, while the DB is unwritable
         self._cycle_problem: str | None = None
+        self._mirrors: MirrorWorker | None = None
         if self.wait is None:
             self.wait = self._stop.wait
         if self.client is None:
@@ -183,10 +185,14 @@ class Worker:
     def start(self) -> Worker:
         self._thread = threading.Thread(target=self._run, name="pmbot-worker", daemon=True)
         self._thread.start()
+        # Git mirrors run on their own thread, so git never delays the metadata sync.
+        self._mirrors = MirrorWorker(self.settings, clock=self.clock).start()
         return self
 
     def stop(self, timeout: float = 5.0) -> bool:
-        """Ask the loop to stop and wait for it; True when it ended in time."""
+        """Ask the loop (and the mirror thread) to stop and wait; True when it ended in time."""
+        if self._mirrors is not None:
+            self._mirrors.stop(timeout)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
