@@ -47,6 +47,7 @@ ROUTES = (
     ("POST", "/api/cache/reset", "cache_reset_post"),
     ("GET", "/api/setup", "setup_get"),
     ("GET", "/api/github/repos", "github_repos_get"),
+    ("POST", "/api/github/token/check", "github_token_check_post"),
     ("GET", "/api/audit", "audit_get"),
     ("GET", "/api/audit/head", "audit_head_get"),
     ("GET", "/api/audit/verify", "audit_verify_get"),
@@ -95,7 +96,7 @@ class Handlers(RunHandlers):
 
     def repos_get(self) -> str:
         """The repo list with an ETag of its body, so polling clients get 304s."""
-        items = repo_status.list_statuses(self.db.get())
+        items = repo_status.list_statuses(self.db.get(), settings=self.settings)
         body = json.dumps({"items": items}, separators=(",", ":"))
         etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
         if etag in request.environ.get("HTTP_IF_NONE_MATCH", ""):
@@ -108,7 +109,9 @@ class Handlers(RunHandlers):
         full_name, branch = p.parse_new_repo(self._body())
         conn = self.db.get()
         repo = operations.add_repo(conn, full_name, branch)
-        return HTTPResponse(repo_status.repo_status(conn, repo.repo_id), status=201)
+        return HTTPResponse(
+            repo_status.repo_status(conn, repo.repo_id, settings=self.settings), status=201
+        )
 
     def repo_delete(self, repo_id: int) -> dict[str, Any]:
         repo = operations.remove_repo(self.db.get(), repo_id)
@@ -120,7 +123,7 @@ class Handlers(RunHandlers):
         return HTTPResponse(body, status=202)
 
     def repo_status_get(self, repo_id: int) -> dict[str, Any]:
-        return repo_status.repo_status(self.db.get(), repo_id)
+        return repo_status.repo_status(self.db.get(), repo_id, settings=self.settings)
 
     # -- cache -------------------------------------------------------------------------------
 
@@ -167,12 +170,13 @@ class Handlers(RunHandlers):
     # -- setup and GitHub --------------------------------------------------------------------
 
     def setup_get(self) -> dict[str, Any]:
-        conn = self.db.get()
+        conn, key = self.db.get(), github_status.GitHubKey.of(self.settings)
         return {
             "token_present": self.settings.token_present,
+            "token": github_status.read_token(conn, key),
             "github_api_base": self.settings.github_api_base,
-            "github": github_status.read_status(conn),
-            "rate_limit": github_status.read_rate_limit(conn),
+            "github": github_status.read_status(conn, key),
+            "rate_limit": github_status.read_rate_limit(conn, key),
             "data_dir": str(self.settings.data_dir.resolve()),
             "db_size_bytes": _db_size(self.settings),
             "version": __version__,
@@ -189,6 +193,11 @@ class Handlers(RunHandlers):
         target = url or repos_path(org)
         items, next_url = discovery.list_visible_repos(self.db.get(), self._client(), target)
         return {"items": items, "next": p.encode_cursor({"url": next_url}) if next_url else None}
+
+    def github_token_check_post(self) -> dict[str, Any]:
+        """Ask GitHub now who the token is (`GET /user`); answers the token's new state."""
+        key = github_status.GitHubKey.of(self.settings)
+        return github_status.check_token(self.db.get(), self._client(), key)
 
     def _discovery_cursor(self, text: str | None) -> str | None:
         """A next-page cursor is a GitHub URL; only ones under the configured API base pass."""
