@@ -62,3 +62,18 @@ def test_a_new_query_ends_the_previous_at_what_it_read_and_pulls_are_not_counted
     assert size.total == 200 + 300
     size.see(_page("https://api.github.com/repositories/1/pulls?state=all&per_page=100", 100))
     assert size.total == 500
+
+
+def test_a_list_paged_by_cursor_from_its_first_page_asks_for_the_open_count():
+    """Past GitHub's large-dataset threshold no page names `last`: the repo's
+    open_issues_count (issues and PRs, as the listing holds them) is the floor."""
+    size = SizeEstimate()
+    size.see(_page(f"{BASE}?{Q}", 100, _link(next=f"{BASE}?{Q}&after=abc")))
+    assert size.needs_open_count and size.total == 200
+    size.open_count = 25_000
+    assert size.total == 25_000
+    window = "state=all&sort=updated&direction=desc&since=2026-01-01T00%3A00%3A00Z&per_page=100"
+    closed = SimpleNamespace(url=f"{BASE}?{window}", data=[{"state": "closed"}] * 100,
+                             headers={}, not_modified=False, next_url=None)  # fmt: skip
+    size.see(closed)
+    assert size.total == 25_100  # the closed items read come on top of the open count

@@ -160,8 +160,12 @@ class Handlers(RunHandlers):
         return payload
 
     def search_get(self) -> dict[str, Any]:
-        query = p.parse_search_query(self._params())
-        return {"items": browse.search(self.db.get(), query, registry.DEFAULT_WORKSPACE_ID)}
+        """A page of results, the total (`total_capped`: there are more than `total`)."""
+        query, conn = p.parse_search_query(self._params()), self.db.get()
+        items = browse.search(conn, query, registry.DEFAULT_WORKSPACE_ID)
+        total, capped = browse.count_matches(conn, query, registry.DEFAULT_WORKSPACE_ID)
+        next_cursor = p.search_cursor(query, len(items), total, capped)
+        return {"items": items, "total": total, "total_capped": capped, "next": next_cursor}
 
     def cache_reset_post(self) -> dict[str, Any]:
         repo_ids = p.parse_reset(self._body())

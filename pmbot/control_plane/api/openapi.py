@@ -240,9 +240,9 @@ _PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/search": {
         "get": _op(
-            "Full-text search over cached titles and bodies, ranked",
-            _json({"type": "object", "properties": {"items": {"items": _ref("SearchResult")}}}),
-            params=("SearchQ", "SearchRepoId", "State", "SearchLimit"),
+            "Full-text search over cached titles and bodies, ranked, paged; with the total",
+            _json(_ref("SearchPage")),
+            params=("SearchQ", "SearchRepoId", "State", "SearchLimit", "Cursor"),
             errors=(422,),
         )
     },
@@ -526,6 +526,20 @@ _SCHEMAS = {
                     "eta_seconds": {"type": ["integer", "null"], "minimum": 0},
                 },
             },
+        },
+    },
+    "SearchPage": {
+        "type": "object",
+        "required": ["items", "total", "total_capped", "next"],
+        "properties": {
+            "items": {"type": "array", "items": _ref("SearchResult")},
+            "total": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "all results; with total_capped, there are more than this",
+            },
+            "total_capped": {"type": "boolean"},
+            "next": {"type": ["string", "null"]},
         },
     },
     "SearchResult": {

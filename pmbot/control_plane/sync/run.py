@@ -17,7 +17,7 @@ from pmbot.control_plane import audit
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.cache import ISSUES, PRS, Kind
 from pmbot.control_plane.db import transaction
-from pmbot.control_plane.github.protocol import pages_left
+from pmbot.control_plane.github.protocol import GitHubError, pages_left
 from pmbot.control_plane.registry import get_repo
 from pmbot.control_plane.sync import listing as ls
 from pmbot.control_plane.sync.fetch_ahead import call_waiting, pages
@@ -47,14 +47,20 @@ class SizeEstimate:
     `since`: the import's keyset restarts, the window pass) ends the previous one at what
     it read, so a listing left early (the backlog stops at the window) is not counted
     whole. Cursor pages (`after=`) carry no rel="last": the last figure stands, at least
-    one page more while there is a next. The `/pulls` stream is not counted: its PRs are
-    the issues listing's, read again. Pure; runs on the caller's thread.
+    one page more while there is a next. A list paged by cursor from its first page
+    (past GitHub's large-dataset threshold) never says its size: then `open_count`, the
+    repo's `open_issues_count` (open issues *and* PRs, as the issues listing holds them),
+    plus the closed items read so far, is the floor. The `/pulls` stream is not counted:
+    its PRs are the issues listing's, read again. Pure; runs on the caller's thread.
     """
 
     done: int = 0
     query: tuple | None = None
     read: int = 0
     left: int = 0
+    closed: int = 0
+    open_count: int | None = None
+    needs_open_count: bool = False
 
     def see(self, response: Any) -> None:
         if response.not_modified or not isinstance(response.data, list):
@@ -64,20 +70,26 @@ class SizeEstimate:
             return
         params = parse_qs(parts.query)
         key = tuple(sorted((k, v[0]) for k, v in params.items() if k not in _PAGING_PARAMS))
-        if key != self.query:
+        first_page = key != self.query
+        if first_page:
             self.done, self.query, self.read, self.left = self.done + self.read, key, 0, 0
         items = len(response.data)
         self.read += items
+        self.closed += sum(1 for item in response.data if item.get("state") == "closed")
         per_page = max(items, int((params.get("per_page") or ["30"])[0]))
         pages = pages_left(response.url, response.headers.get("link"))
         if pages is not None:
             self.left = pages * per_page
         elif response.next_url:
             self.left = max(self.left - items, per_page)
+            self.needs_open_count = self.needs_open_count or first_page
 
     @property
     def total(self) -> int:
-        return self.done + self.read + self.left
+        listed = self.done + self.read + self.left
+        if self.open_count is None:
+            return listed
+        return max(listed, self.open_count + self.closed)
 
 
 _PAGING_PARAMS = frozenset({"page", "after", "before"})
@@ -147,6 +159,16 @@ class Run:
         ):
             yield page_state, self.note(response), payloads
 
+    def _open_count(self) -> int:
+        """The repo's `open_issues_count`, asked once when a listing will not say its size
+        (0 when GitHub does not answer: the estimate then stays the listings' own)."""
+        try:
+            data = self.fetch(f"/repos/{self.full_name}").data
+        except GitHubError:
+            return 0
+        count = data.get("open_issues_count") if isinstance(data, dict) else None
+        return count if isinstance(count, int) else 0
+
     def check_stop(self) -> None:
         if not self.context.tick():
             raise Stopped
@@ -160,6 +182,8 @@ class Run:
         """A listing page: feed the size estimate; answered from a new repo path (301):
         record the rename."""
         self.size.see(response)
+        if self.size.needs_open_count and self.size.open_count is None:
+            self.size.open_count = self._open_count()
         if response.redirected_from:
             note_rename(self, response)
         return response
