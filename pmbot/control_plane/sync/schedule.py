@@ -99,7 +99,7 @@ def renew_lease(
 def save_progress(
     conn: sqlite3.Connection, repo_id: int, owner: str, progress: Any, started_at: datetime
 ) -> None:
-    """The live totals, the size estimate and when the sync started (kept from its first page)."""
+    """The live totals, the size estimate, and when the sync claimed the lease (the ETA)."""
     conn.execute(
         "UPDATE repo_schedule SET progress_items = ?, progress_pages = ?, progress_requests = ?,"
         " progress_estimate = ?, progress_started_at = coalesce(progress_started_at, ?)"
