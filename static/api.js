@@ -70,6 +70,8 @@ async function send(method, path, body) {
 }
 
 export const getSetup = () => getJson("/api/setup");
+/** Have GitHub judge the token now (`GET /user`); answers the token's state. */
+export const checkToken = () => send("POST", "/api/github/token/check");
 
 /**
  * The repo list with status; pass the last ETag to get `{notModified: true}`

@@ -1,6 +1,6 @@
 /**
- * Entry point: hash routing (`#/repos`, `#/repo/ID`, `#/runs`, `#/runs/new`,
- * `#/runs/RUN_ID`, `#/audit`, `#/settings`),
+ * Entry point: hash routing (`#/repos`, `#/repo/ID`, `#/search?q=…`, `#/runs`,
+ * `#/runs/new`, `#/runs/RUN_ID`, `#/audit`, `#/settings`),
  * so the server only ever serves index.html. Each page module exports
  * `render(main, params)` returning a cleanup function that stops its polls.
  */
@@ -12,17 +12,20 @@ import * as reposPage from "./pages/repos.js";
 import * as runPage from "./pages/run.js";
 import * as runNewPage from "./pages/run_new.js";
 import * as runsPage from "./pages/runs.js";
+import * as searchPage from "./pages/search.js";
 import * as settingsPage from "./pages/settings.js";
 
 const SELECTORS = {
   main: "#main",
   banner: "#setup-banner",
   navLinks: "[data-nav]",
+  topSearch: "#top-search",
 };
 
 const ROUTES = [
   { pattern: /^#\/repos$/, page: reposPage, nav: "repos" },
   { pattern: /^#\/repo\/(\d+)$/, page: repoPage, nav: "repos" },
+  { pattern: /^#\/search(?:\?(.*))?$/, page: searchPage, nav: "search" },
   { pattern: /^#\/runs$/, page: runsPage, nav: "runs" },
   { pattern: /^#\/runs\/new$/, page: runNewPage, nav: "runs" },
   { pattern: /^#\/runs\/([A-Za-z0-9][A-Za-z0-9._-]{0,127})$/, page: runPage, nav: "runs" },
@@ -61,8 +64,19 @@ function route() {
     : renderNotFound(main, hash);
 }
 
+/** The search box in the top navigation: searching works before any repo is opened. */
+function wireTopSearch(form) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const q = form.elements.q.value.trim();
+    if (q) location.hash = searchPage.searchHash(q);
+    else form.elements.q.focus();
+  });
+}
+
 function init() {
   startBanner(document.querySelector(SELECTORS.banner));
+  wireTopSearch(document.querySelector(SELECTORS.topSearch));
   window.addEventListener("hashchange", route);
   route();
 }

@@ -1,9 +1,11 @@
 /**
- * The setup banner shown on every page: token present or missing, whether
- * GitHub answered the last request, the rate limit left, and the data dir.
- * It never shows the token (the API only says whether there is one).
+ * The setup banner shown on every page: the token's state as GitHub last
+ * judged it (missing / not yet checked / accepted / rejected), whether GitHub
+ * answered the last request, the rate limit left (the server serves only the
+ * current token's and API base's), and the data dir. It never shows the
+ * token (the API only says whether there is one and how GitHub judged it).
  */
-import { getSetup } from "./api.js";
+import { checkToken, getSetup } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
 import { formatBytes, formatLocalTime, formatNumber, formatRelative } from "./format.js";
 import { poll } from "./poll.js";
@@ -35,10 +37,52 @@ function item(kind, label, ...content) {
   return h("p", { className: "banner-item", dataset: { kind } }, h("strong", {}, label), " ", ...content);
 }
 
+/** The token's state: `missing | unchecked | accepted | rejected`. */
+export function tokenState(setup) {
+  if (setup.token && setup.token.state) return setup.token.state;
+  return tokenPresent(setup) ? "unchecked" : "missing";
+}
+
+const TOKEN_KINDS = { missing: "warn", unchecked: "info", accepted: "ok", rejected: "error" };
+
+/** One sentence for the token's state, shared by the banner and Settings. */
+export function tokenText(setup) {
+  const token = setup.token || {};
+  switch (tokenState(setup)) {
+    case "missing":
+      return "missing. Set GITHUB_TOKEN in .env and restart pmbot.";
+    case "rejected":
+      return "rejected by GitHub (401 Bad credentials). Create a new token, put it in GITHUB_TOKEN in .env and restart pmbot.";
+    case "accepted": {
+      const who = token.login ? ` as ${token.login}` : "";
+      const scopes = Array.isArray(token.scopes) ? ` (scopes: ${token.scopes.join(", ") || "none"})` : "";
+      return `accepted by GitHub${who}${scopes}.`;
+    }
+    default:
+      return "set, not yet checked by GitHub (the first sync checks it).";
+  }
+}
+
 function tokenItem(setup) {
-  return tokenPresent(setup)
-    ? item("ok", "Token:", "GitHub token is set.")
-    : item("warn", "Token:", "No GitHub token. Set ", h("code", {}, "GITHUB_TOKEN"), " in ", h("code", {}, ".env"), " and restart pmbot.");
+  const state = tokenState(setup);
+  const node = item(TOKEN_KINDS[state] || "info", "Token:", tokenText(setup));
+  node.dataset.token = state;
+  if (state === "unchecked" || state === "rejected") node.append(" ", checkButton());
+  return node;
+}
+
+function checkButton() {
+  const button = h("button", { type: "button", className: "check-token link-button" }, "Check now");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await checkToken();
+    } catch {
+      // An unreachable GitHub shows in the GitHub item on the refresh below.
+    }
+    refreshBanner();
+  });
+  return button;
 }
 
 function githubItem(facts) {
@@ -67,14 +111,16 @@ function rateItem(rateLimit) {
 function renderBanner(node, setup) {
   const facts = githubFacts(setup);
   const size = dbSize(setup);
+  const state = tokenState(setup);
   replaceChildren(
     node,
     tokenItem(setup),
     githubItem(facts),
-    rateItem(facts.rateLimit),
+    state === "accepted" ? rateItem(facts.rateLimit) : item("info", "Rate limit:", "shown once GitHub accepts the token."),
     item("info", "Data:", h("code", {}, setup.data_dir || "—"), size === null ? "" : ` (database ${formatBytes(size)})`),
   );
   node.dataset.reachable = String(facts.reachable);
+  node.dataset.token = state;
 }
 
 /** Start polling `/api/setup` into the banner element. */

@@ -234,3 +234,40 @@ def test_ids_past_what_sqlite_holds_are_refused_not_overflowed(client, seeded):
         assert (reply.status, reply.json()["code"]) == (404, "not_found"), reply.text
     in_range = client.get(f"/api/repos/{(1 << 63) - 1}/issues?q=x")
     assert (in_range.status, in_range.json()["code"]) == (404, "repo_not_found")
+
+
+def test_search_says_the_total_and_pages_through_every_result(client, conn, repo_id):
+    """Issue 13 item 6: 45 titles match, the first page of 20 says 45 and pages on."""
+    for number in range(1, 46):
+        insert_cached_item(conn, repo_id, number, title=f"logging fault {number}")
+    insert_cached_item(conn, repo_id, 99, title="unrelated")
+
+    seen, cursor, totals = [], "", set()
+    for _ in range(5):
+        page = client.get(f"/api/search?q=logging&limit=20{cursor}").json()
+        seen += [r["number"] for r in page["items"]]
+        totals.add((page["total"], page["total_capped"]))
+        if not page["next"]:
+            break
+        cursor = f"&cursor={page['next']}"
+
+    assert totals == {(45, False)}
+    assert sorted(seen) == list(range(1, 46))
+
+
+def test_search_past_the_count_cap_says_more_than(client, conn, repo_id, monkeypatch):
+    from pmbot.control_plane.cache import browse
+
+    monkeypatch.setattr(browse, "SEARCH_COUNT_CAP", 10)
+    for number in range(1, 16):
+        insert_cached_item(conn, repo_id, number, title=f"logging fault {number}")
+
+    page = client.get("/api/search?q=logging&limit=5").json()
+
+    assert (page["total"], page["total_capped"], len(page["items"])) == (10, True, 5)
+    assert page["next"] is not None
+
+
+def test_a_search_cursor_not_given_out_is_422(client, seeded):
+    reply = client.get("/api/search?q=issue&cursor=eyJvZmZzZXQiOi0xfQ")
+    assert reply.status == 422 and reply.json()["field"] == "cursor"

@@ -121,3 +121,69 @@ def test_a_cross_site_get_is_refused_before_it_spends_the_rate_limit(github_clie
 )
 def test_same_origin_direct_and_non_browser_gets_reach_github(github_client, fake, headers):
     assert github_client.get("/api/github/repos?org=acme", headers=headers).status == 200
+
+
+def _setup(client) -> dict:
+    return client.get("/api/setup").json()
+
+
+def test_token_state_not_yet_checked_then_accepted_with_login_and_scopes(github_client, fake):
+    """Issue 13 item 1: the token's state as GitHub last judged it, login and scopes."""
+    fresh = _setup(github_client)
+    assert fresh["token"] == {"state": "unchecked", "login": None, "scopes": None,
+                              "checked_at": None}  # fmt: skip
+    assert fresh["rate_limit"] == {"remaining": None, "reset_at": None}
+
+    checked = github_client.post("/api/github/token/check")
+
+    assert checked.status == 200, checked.text
+    assert checked.json()["state"] == "accepted"
+    assert (checked.json()["login"], checked.json()["scopes"]) == ("octocat", ["repo"])
+    assert _setup(github_client)["token"] == checked.json()
+    assert _setup(github_client)["rate_limit"]["remaining"] == fake.rate_remaining
+
+
+def test_a_fine_grained_token_is_accepted_without_scopes(github_client, fake):
+    fake.oauth_scopes = None
+    assert github_client.post("/api/github/token/check").json()["scopes"] is None
+
+
+def test_a_rejected_token_shows_no_rate_limit_of_its_own(github_client, fake):
+    """A 401 carries the anonymous limit (60): never shown as the token's."""
+    github_client.post("/api/github/token/check")
+    fake.token = "ghp_somethingelse"
+
+    reply = github_client.post("/api/github/token/check")
+
+    assert reply.status == 200 and reply.json()["state"] == "rejected"
+    assert reply.json()["login"] is None and reply.json()["scopes"] is None
+    setup = _setup(github_client)
+    assert setup["token"]["state"] == "rejected"
+    assert setup["rate_limit"]["remaining"] != 59  # not the anonymous caller's figure
+
+
+def test_facts_of_another_token_or_api_base_are_not_shown(settings, db_path, conn, fake):
+    first = _app_for(fake, settings, db_path)
+    WsgiClient(first).post("/api/github/token/check")
+    first.close()
+    other = dataclasses.replace(
+        settings, github_api_base=fake.base_url, github_token=Secret("ghp_" + "Other" * 8)
+    )
+    second = create_app(other, db_path=db_path)
+    try:
+        setup = _setup(WsgiClient(second))
+    finally:
+        second.close()
+    assert setup["token"]["state"] == "unchecked"
+    assert setup["rate_limit"] == {"remaining": None, "reset_at": None}
+    assert setup["github"]["reachable"] is None
+
+
+def test_a_missing_token_is_missing(settings, db_path, conn):
+    app = create_app(dataclasses.replace(settings, github_token=Secret("")), db_path=db_path)
+    try:
+        client = WsgiClient(app)
+        assert _setup(client)["token"]["state"] == "missing"
+        assert client.post("/api/github/token/check").json()["state"] == "missing"
+    finally:
+        app.close()

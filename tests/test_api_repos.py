@@ -35,7 +35,7 @@ def test_add_repo_normalises_records_event_and_sync_request(client, conn):
     assert (body["full_name"], body["default_branch"], body["status"]) == (
         "Octo/Hello",
         "main",
-        "idle",
+        "queued",
     )
     assert body["counts"] == dict.fromkeys(ev.COUNT_KEYS, 0)
     assert body["cursors"] == {"issues": None, "prs": None} and body["progress"] is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 
 import pytest
 
@@ -28,11 +29,11 @@ def test_add_list_status_remove(env, capsys):
 
     assert main(["repos", "list"]) == 0
     listing = capsys.readouterr().out
-    assert "Octo/Hello" in listing and "idle" in listing and "never" in listing
+    assert "Octo/Hello" in listing and "queued" in listing and "never" in listing
 
     assert main(["status", "octo/hello", "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
-    assert (row["repo_id"], row["status"], row["counts"]["issues_open"]) == (1, "idle", 0)
+    assert (row["repo_id"], row["status"], row["counts"]["issues_open"]) == (1, "queued", 0)
 
     assert main(["repos", "remove", "octo/hello"]) == 0
     assert "removed Octo/Hello" in capsys.readouterr().out
@@ -82,7 +83,7 @@ def test_list_is_one_line_per_repo_and_status_the_detail_of_one(env, capsys):
     assert facts["default branch"].strip() == "main"
     assert facts["last sync"].strip() == "never"
     assert facts["last error"].strip() == "boom (server_error)"
-    assert facts["issues"].strip() == "0 open, 0 closed"
+    assert re.fullmatch(r"0 open, 0 closed, updated since \d{4}-\d\d-\d\d", facts["issues"].strip())
     assert "list one line per tracked repo" in _help(["repos"])
     assert "status the detail of one repo" in _help([])
 

@@ -288,8 +288,16 @@ def test_bad_or_missing_credentials_answer_401(fake, auth):
     headers = {"Authorization": auth} if auth else {}
     status, response_headers, body = get(fake, f"/repos/{REPO}", token=None, **headers)
     assert (status, json.loads(body)["message"]) == (401, "Bad credentials")
-    assert response_headers["x-ratelimit-remaining"] == "5000"
+    # GitHub answers a 401 as to an anonymous caller: its limit (60), not the token's.
+    assert response_headers["x-ratelimit-limit"] == "60"
+    assert "x-oauth-scopes" not in response_headers
     assert fake.requests[-1].has_auth is bool(auth)
+
+
+def test_a_classic_token_is_told_its_scopes_a_fine_grained_one_none(fake):
+    assert get(fake, f"/repos/{REPO}")[1]["x-oauth-scopes"] == "repo"
+    fake.oauth_scopes = None
+    assert "x-oauth-scopes" not in get(fake, f"/repos/{REPO}")[1]
 
 
 def test_token_scheme_is_accepted_too(fake):

@@ -112,11 +112,13 @@ def _card(page, full_name: str):
 
 def _wait_idle_with_counts(card, issues_open, issues_closed, prs_open, prs_closed):
     expect(card.locator(".status-badge")).to_have_text("Idle", timeout=WAIT_MS)
+    # Closed items are cached only inside the window: the count says which.
+    window = r"closed, updated since \d{4}-\d\d-\d\d"
     expect(card.locator(".issues-counts")).to_have_text(
-        f"{issues_open} open · {issues_closed} closed", timeout=WAIT_MS
+        re.compile(rf"^{issues_open} open · {issues_closed} {window}$"), timeout=WAIT_MS
     )
     expect(card.locator(".prs-counts")).to_have_text(
-        f"{prs_open} open · {prs_closed} closed", timeout=WAIT_MS
+        re.compile(rf"^{prs_open} open · {prs_closed} {window}$"), timeout=WAIT_MS
     )
 
 
@@ -209,8 +211,9 @@ def test_sync_now_shows_a_new_item(ui, server, github):
     expect(row.locator(".label-chip")).to_have_text("p1")
     assert row.locator("td.title a").get_attribute("href").endswith(f"/issues/{number}")
     ui.screenshot("05-repo-issues")
-    page.get_by_label("Search all cached issues and PRs").fill("gizmo")
-    page.get_by_role("button", name="Search", exact=True).click()
+    top_search = page.locator("#top-search")
+    top_search.get_by_label("Search cached issues and PRs").fill("gizmo")
+    top_search.get_by_role("button", name="Search", exact=True).click()
     result = page.locator(".search-result").first
     expect(result.locator("mark").first).to_have_text(re.compile("gizmo", re.IGNORECASE))
     expect(page.locator(".search-result script")).to_have_count(0)

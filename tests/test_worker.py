@@ -34,6 +34,7 @@ class Progress:
     pages: int
     requests: int
     stream: str = "issues"
+    estimate: int | None = None
 
 
 @dataclass

@@ -76,7 +76,7 @@ def run_mirror(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     with session("cli") as (settings, conn):
-        rows = repo_status.list_statuses(conn, mirrors_default=settings.mirrors)
+        rows = repo_status.list_statuses(conn, settings=settings)
     if args.json:
         print(json.dumps(rows, indent=2))
     elif not rows:
@@ -93,7 +93,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     with session("cli") as (settings, conn):
         repo_id = tracked_repo(conn, args.full_name).repo_id
-        row = repo_status.repo_status(conn, repo_id, mirrors_default=settings.mirrors)
+        row = repo_status.repo_status(conn, repo_id, settings=settings)
     if args.json:
         print(json.dumps(row, indent=2))
     else:
@@ -114,14 +114,15 @@ def _list_line(row: dict) -> str:
 def detail_lines(row: dict) -> list[str]:
     """`pmbot status owner/name`: one `label: value` line per fact about the repo."""
     counts, cursors, progress = row["counts"], row["cursors"], row["progress"]
+    since = f"closed, updated since {row['closed_window_start'][:10]}"
     facts = [
         ("status", row["status"]),
         ("added", row["added_at"]),
         ("default branch", row["default_branch"] or "not recorded"),
         ("last sync", row["last_sync_at"] or "never"),
         ("next sync", row["next_sync_at"] or "not scheduled"),
-        ("issues", f"{counts['issues_open']} open, {counts['issues_closed']} closed"),
-        ("pull requests", f"{counts['prs_open']} open, {counts['prs_closed']} closed"),
+        ("issues", f"{counts['issues_open']} open, {counts['issues_closed']} {since}"),
+        ("pull requests", f"{counts['prs_open']} open, {counts['prs_closed']} {since}"),
         ("issues cursor", cursors["issues"] or "none yet"),
         ("PRs cursor", cursors["prs"] or "none yet"),
     ]

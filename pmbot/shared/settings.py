@@ -8,6 +8,7 @@ form, instead of failing later in the middle of a sync.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +51,12 @@ class Secret:
     def reveal(self) -> str:
         """The real value, for the one place that sends it (the HTTP header)."""
         return self._value
+
+    def fingerprint(self) -> str | None:
+        """A short one-way digest: tells tokens apart in the DB without storing one."""
+        if not self._value:
+            return None
+        return hashlib.sha256(self._value.encode()).hexdigest()[:16]
 
 
 def _positive_int(name: str, raw: str, *, allow_zero: bool = False) -> int:

@@ -1,49 +1,80 @@
 /**
- * The Repo page: the cached issues and PRs of one repo, with tabs, filters,
- * sort and keyset "load more"; plus the workspace search box. Everything
- * here reads the local cache, so it works the same when GitHub is down.
+ * The Repo page: the repo's live status (polled like the Repos page, paused
+ * while the tab is hidden), "Sync now", and the cached issues and PRs with
+ * tabs, filters, sort and keyset "load more". Everything here reads the local
+ * cache, so it works the same when GitHub is down. Searching is in the top
+ * navigation; "Search this repo" opens it narrowed to this repo.
  */
 import { getRepoStatus, listItems } from "../api.js";
-import { h, replaceChildren, setText, showMessage } from "../dom.js";
+import { h, setAttr, setText, showMessage } from "../dom.js";
 import { formatCount, formatLocalTime, formatNumber, formatRelative } from "../format.js";
-import { STATUS_LABELS } from "./repo_card.js";
-import { createSearch } from "./search.js";
+import { poll } from "../poll.js";
+import { STATUS_LABELS, closedText, requestSync, updateProgress } from "./repo_card.js";
+import { searchHash } from "./search.js";
 
 const PAGE_SIZE = 50;
+const STATUS_POLL_MS = 2000;
 const KIND_LABELS = { issues: "Issues", prs: "Pull requests" };
 
 export function render(main, [repoIdText]) {
   const repoId = Number(repoIdText);
-  const header = h("header", { className: "repo-header" }, h("h1", {}, `Repo #${repoId}`));
   const browser = createBrowser(repoId);
-  main.append(
-    h("p", {}, h("a", { href: "#/repos" }, "← All repos")),
-    header,
-    createSearch(repoId),
-    browser.root,
+  const header = createHeader(repoId, () => poller.refresh());
+  main.append(h("p", {}, h("a", { href: "#/repos" }, "← All repos")), header.root, browser.root);
+  let lastCounts = null;
+  const poller = poll(
+    async () => {
+      const repo = await getRepoStatus(repoId);
+      header.update(repo, Date.now());
+      browser.setCounts(repo);
+      const counts = JSON.stringify(repo.counts);
+      if (lastCounts !== null && counts !== lastCounts) browser.refreshFirstPage();
+      lastCounts = counts;
+    },
+    STATUS_POLL_MS,
+    { onError: (error) => showMessage(header.error, `Cannot refresh the status: ${error.message}`, "error") },
   );
-  loadHeader(header, browser, repoId);
   browser.load(false);
-  return () => browser.stop();
+  return () => {
+    poller.stop();
+    browser.stop();
+  };
 }
 
-async function loadHeader(header, browser, repoId) {
-  try {
-    const repo = await getRepoStatus(repoId);
-    replaceChildren(header, h("h1", {}, repo.full_name), repoSummary(repo));
-    browser.setCounts(repo.counts);
-    document.title = `${repo.full_name} — pmbot`;
-  } catch (error) {
-    replaceChildren(header, h("h1", {}, `Repo #${repoId}`), h("p", { className: "list-error", role: "alert" }, error.message));
-  }
-}
-
-function repoSummary(repo) {
-  return h("div", { className: "repo-summary" },
-    h("span", { className: "badge status-badge", dataset: { status: repo.status } }, STATUS_LABELS[repo.status] || repo.status),
-    " Last sync ",
-    h("span", { title: formatLocalTime(repo.last_sync_at) }, formatRelative(repo.last_sync_at)),
-    repo.last_error ? h("pre", { className: "repo-error" }, `Last error: ${repo.last_error}`) : null);
+/** The header, built once and updated in place on every poll (no flicker, focus kept). */
+function createHeader(repoId, onChange) {
+  const parts = {
+    title: h("h1", {}, `Repo #${repoId}`),
+    badge: h("span", { className: "badge status-badge" }),
+    lastSync: h("span", { className: "last-sync" }),
+    progress: h("div", { className: "repo-progress", hidden: true },
+      h("progress", { "aria-label": "Import progress" }), h("span", { className: "progress-text" })),
+    lastError: h("pre", { className: "repo-error", hidden: true }),
+    message: h("span", { className: "action-message", role: "status", hidden: true }),
+    error: h("p", { className: "list-error", role: "alert", hidden: true }),
+  };
+  const sync = h("button", { type: "button", className: "sync-now" }, "Sync now");
+  sync.addEventListener("click", () => requestSync({ repo_id: repoId }, sync, parts.message, onChange));
+  const searchLink = h("a", { href: searchHash("", repoId), className: "search-repo" }, "Search this repo");
+  const root = h("header", { className: "repo-header" }, parts.title,
+    h("div", { className: "repo-summary" }, parts.badge, " Last sync ", parts.lastSync),
+    parts.progress, parts.lastError, h("div", { className: "repo-actions" }, sync, searchLink, parts.message), parts.error);
+  return {
+    root,
+    error: parts.error,
+    update(repo, now) {
+      setText(parts.title, repo.full_name);
+      document.title = `${repo.full_name} — pmbot`;
+      setAttr(parts.badge, "data-status", repo.status);
+      setText(parts.badge, STATUS_LABELS[repo.status] || repo.status);
+      setText(parts.lastSync, formatRelative(repo.last_sync_at, now));
+      setAttr(parts.lastSync, "title", formatLocalTime(repo.last_sync_at));
+      updateProgress(parts.progress, repo);
+      parts.lastError.hidden = !repo.last_error;
+      setText(parts.lastError, repo.last_error ? `Last error: ${repo.last_error}` : "");
+      showMessage(parts.error, "");
+    },
+  };
 }
 
 function select(id, label, options, value) {
@@ -107,7 +138,9 @@ function createBrowser(repoId) {
     root,
     load,
     stop: () => { state.request += 1; },
-    setCounts: (counts) => setTabCounts(tabs.tabs, counts),
+    setCounts: (repo) => setTabCounts(tabs.tabs, repo),
+    /** New data arrived: reload the list, unless the operator has loaded more pages. */
+    refreshFirstPage: () => { if (view.rows.children.length <= PAGE_SIZE) load(false); },
   };
 }
 
@@ -131,13 +164,14 @@ async function loadItems(repoId, state, view, append) {
   }
 }
 
-function setTabCounts(tabs, counts) {
+function setTabCounts(tabs, repo) {
+  const counts = repo.counts;
   if (!counts) return;
   for (const tab of tabs) {
     const prefix = tab.dataset.kind;
     const open = counts[`${prefix}_open`];
     const closed = counts[`${prefix}_closed`];
-    setText(tab, `${KIND_LABELS[prefix]} (${formatNumber(open)} open, ${formatNumber(closed)} closed)`);
+    setText(tab, `${KIND_LABELS[prefix]} (${formatNumber(open)} open, ${formatNumber(closed)} ${closedText(repo)})`);
   }
 }
 

@@ -11,6 +11,7 @@ import {
 
 export const STATUS_LABELS = {
   idle: "Idle",
+  queued: "Queued",
   importing: "Importing",
   syncing: "Syncing",
   error: "Error",
@@ -21,16 +22,53 @@ function fact(label, className) {
   return h("div", { className: "fact" }, h("dt", {}, label), h("dd", { className }));
 }
 
-function countsText(counts, open, closed) {
-  if (!counts) return "—";
-  return `${formatNumber(counts[open])} open · ${formatNumber(counts[closed])} closed`;
+/** "closed, updated since 2026-09-03": closed items are cached only inside the window. */
+export function closedText(repo) {
+  const since = repo.closed_window_start ? repo.closed_window_start.slice(0, 10) : null;
+  return since ? `closed, updated since ${since}` : "closed";
 }
 
-function progressText(progress) {
+function countsText(repo, open, closed) {
+  const counts = repo.counts;
+  if (!counts) return "—";
+  return `${formatNumber(counts[open])} open · ${formatNumber(counts[closed])} ${closedText(repo)}`;
+}
+
+/** An import: items against the estimate (≈), pages and the ETA; a sync: pages and requests. */
+export function progressText(repo) {
+  const progress = repo.progress;
   if (!progress) return "Starting…";
-  const parts = [formatCount(progress.items, "item"), formatCount(progress.pages, "page")];
+  const pages = formatCount(progress.pages, "page");
+  if (repo.status === "importing" && Number.isFinite(progress.estimate)) {
+    const parts = [`${formatNumber(progress.items)} of ≈${formatCount(progress.estimate, "item")}`, pages];
+    if (Number.isFinite(progress.eta_seconds)) parts.push(etaText(progress.eta_seconds));
+    return parts.join(" · ");
+  }
+  const parts = repo.status === "importing" ? [formatCount(progress.items, "item"), pages] : [pages];
   if (Number.isFinite(progress.requests)) parts.push(formatCount(progress.requests, "request"));
   return `${parts.join(" · ")} so far`;
+}
+
+/** "less than a minute left", "about 4 minutes left", "about 2 hours left". */
+export function etaText(seconds) {
+  if (seconds < 60) return "less than a minute left";
+  if (seconds < 3600) return `about ${formatCount(Math.round(seconds / 60), "minute")} left`;
+  return `about ${formatCount(Math.round(seconds / 3600), "hour")} left`;
+}
+
+/** Show the progress box: a determinate bar (never past 100 %) when an import has an estimate. */
+export function updateProgress(node, repo) {
+  const running = repo.status === "importing" || repo.status === "syncing";
+  node.hidden = !(running || repo.progress);
+  const bar = node.querySelector("progress");
+  const progress = repo.progress;
+  if (repo.status === "importing" && progress && Number.isFinite(progress.estimate) && progress.estimate > 0) {
+    setAttr(bar, "max", progress.estimate);
+    setAttr(bar, "value", Math.min(progress.items, progress.estimate));
+  } else {
+    bar.removeAttribute("value"); // indeterminate: nothing to measure against
+  }
+  setText(node.querySelector(".progress-text"), progressText(repo));
 }
 
 function nextSyncText(repo, now) {
@@ -38,6 +76,7 @@ function nextSyncText(repo, now) {
     return `after the rate limit resets ${formatRelative(repo.rate_limit.reset_at, now)}`;
   }
   if (repo.status === "importing" || repo.status === "syncing") return "running now";
+  if (repo.status === "queued") return "as soon as the worker is free";
   return formatRelative(repo.next_sync_at, now, "not scheduled");
 }
 
@@ -95,7 +134,8 @@ async function toggleMirror(repo, button, message, onChange) {
   }
 }
 
-async function requestSync(repo, button, message, onChange) {
+/** "Sync now": record the request, say so, and re-poll. */
+export async function requestSync(repo, button, message, onChange) {
   button.disabled = true;
   try {
     await syncRepo(repo.repo_id);
@@ -148,8 +188,8 @@ export function updateRepoCard(card, repo, now) {
   const nextSync = root.querySelector(".next-sync");
   setText(nextSync, nextSyncText(repo, now));
   setAttr(nextSync, "title", repo.next_sync_at ? formatLocalTime(repo.next_sync_at) : null);
-  setText(root.querySelector(".issues-counts"), countsText(repo.counts, "issues_open", "issues_closed"));
-  setText(root.querySelector(".prs-counts"), countsText(repo.counts, "prs_open", "prs_closed"));
+  setText(root.querySelector(".issues-counts"), countsText(repo, "issues_open", "issues_closed"));
+  setText(root.querySelector(".prs-counts"), countsText(repo, "prs_open", "prs_closed"));
   const mirror = repo.mirror || null;
   setText(root.querySelector(".mirror-state"), mirrorText(mirror, now));
   const mirrorButton = root.querySelector(".mirror-toggle");
@@ -158,10 +198,4 @@ export function updateRepoCard(card, repo, now) {
   updateProgress(parts.progress, repo);
   parts.error.hidden = !repo.last_error;
   setText(parts.error, repo.last_error ? `Last error: ${repo.last_error}` : "");
-}
-
-function updateProgress(node, repo) {
-  const running = repo.status === "importing" || repo.status === "syncing";
-  node.hidden = !(running || repo.progress);
-  setText(node.querySelector(".progress-text"), progressText(repo.progress));
 }

@@ -4,7 +4,7 @@
  * and what stays.
  */
 import { getSetup, listRepos, resetCache } from "../api.js";
-import { githubFacts, refreshBanner, tokenPresent, dbSize } from "../banner.js";
+import { githubFacts, refreshBanner, tokenState, tokenText, dbSize } from "../banner.js";
 import { h, replaceChildren, showMessage } from "../dom.js";
 import { formatBytes, formatLocalTime, formatNumber } from "../format.js";
 
@@ -26,10 +26,12 @@ async function loadSetup(section) {
     const facts = githubFacts(setup);
     const rate = facts.rateLimit || {};
     const rows = [
-      ["GitHub token", tokenPresent(setup) ? "set (never shown)" : "missing — set GITHUB_TOKEN in .env and restart"],
+      ["GitHub token", `${tokenText(setup)} (The token itself is never shown.)`],
       ["GitHub", facts.reachable === null ? "not contacted yet" : facts.reachable ? "reachable" : `unreachable: ${facts.lastError || "unknown error"}`],
       ["Last GitHub request", formatLocalTime(facts.lastRequestAt)],
-      ["Rate limit left", `${formatNumber(rate.remaining)} (resets ${formatLocalTime(rate.reset_at)})`],
+      ["Rate limit left", tokenState(setup) === "accepted" && rate.remaining != null
+        ? `${formatNumber(rate.remaining)} (resets ${formatLocalTime(rate.reset_at)})`
+        : "not known for this token yet"],
       ["Data dir", setup.data_dir || "—"],
       ["Database size", formatBytes(dbSize(setup))],
       ["pmbot version", setup.version || "—"],

@@ -4,7 +4,9 @@ Sync, worker, API and browser tests, the benchmarks and `make demo` all run agai
 the client under test goes through real sockets, headers and JSON. Each request passes, in
 order: down switch → injected fault → auth (401) → primary rate limit (403/429) → route →
 conditional check (304, free) → rate-limit charge; every response carries the rate-limit
-headers. See the package docstring for the API.
+headers (a 401 the anonymous caller's 60, as GitHub's do) and, for a classic token, its
+`X-OAuth-Scopes` (`oauth_scopes=None` plays a fine-grained token, which GitHub names no
+scopes for). See the package docstring for the API.
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ from tests.fake_github.routes import Config, Reply, Routes, error_reply
 from tests.fake_github.state import GitHubState, utc_now
 
 DEFAULT_TOKEN = "ghp_test0000000000000000000000000000fake"
+# What GitHub sends with a 401 (bad credentials): the anonymous caller's limit.
+UNAUTHENTICATED_RATE_HEADERS = {
+    "x-ratelimit-limit": "60",
+    "x-ratelimit-remaining": "59",
+    "x-ratelimit-used": "1",
+    "x-ratelimit-resource": "core",
+}
 _GZIP_MIN_BYTES = 1024
 
 
@@ -53,11 +62,13 @@ class FakeGitHub(GitHubState):
         clock: Callable[[], datetime] = utc_now,
         gzip: bool = False,
         login: str = "octocat",
+        oauth_scopes: str | None = "repo",
         port: int = 0,
         html_base: str = SAMPLE_HTML,
     ) -> None:
         super().__init__(clock)
         self.token = token
+        self.oauth_scopes = oauth_scopes  # None: a fine-grained token (GitHub names no scopes)
         self.gzip = gzip
         self.port = port
         self.html_base = html_base
@@ -175,7 +186,7 @@ class FakeGitHub(GitHubState):
         if reply is None:
             _reset_connection(handler)
             return
-        reply.headers.update(self._rate.headers())
+        reply.headers.update(self._identity_headers(reply))
         record.status = reply.status
         self._send(handler, reply)
 
@@ -189,6 +200,16 @@ class FakeGitHub(GitHubState):
         finally:
             with self._flight_lock:
                 self._in_flight -= 1
+
+    def _identity_headers(self, reply: Reply) -> dict[str, str]:
+        """A 401 is answered as to an anonymous caller: the unauthenticated limit (60),
+        not the token's. Otherwise the token's limit, and a classic token's scopes."""
+        if reply.status == 401:
+            return UNAUTHENTICATED_RATE_HEADERS | {"x-ratelimit-reset": str(self._rate.reset_at)}
+        headers = self._rate.headers()
+        if self.token is not None and self.oauth_scopes is not None:
+            headers["x-oauth-scopes"] = self.oauth_scopes
+        return headers
 
     def _reply(self, record: RequestRecord, headers, fault: Fault | None) -> Reply | None:
         """The answer, in GitHub's order of checks; None means drop the connection."""

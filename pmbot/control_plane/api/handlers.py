@@ -48,6 +48,7 @@ ROUTES = (
     ("POST", "/api/cache/reset", "cache_reset_post"),
     ("GET", "/api/setup", "setup_get"),
     ("GET", "/api/github/repos", "github_repos_get"),
+    ("POST", "/api/github/token/check", "github_token_check_post"),
     ("GET", "/api/audit", "audit_get"),
     ("GET", "/api/audit/head", "audit_head_get"),
     ("GET", "/api/audit/verify", "audit_verify_get"),
@@ -96,7 +97,7 @@ class Handlers(RunHandlers):
 
     def repos_get(self) -> str:
         """The repo list with an ETag of its body, so polling clients get 304s."""
-        items = repo_status.list_statuses(self.db.get(), mirrors_default=self.settings.mirrors)
+        items = repo_status.list_statuses(self.db.get(), settings=self.settings)
         body = json.dumps({"items": items}, separators=(",", ":"))
         etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
         if etag in request.environ.get("HTTP_IF_NONE_MATCH", ""):
@@ -109,8 +110,9 @@ class Handlers(RunHandlers):
         full_name, branch = p.parse_new_repo(self._body())
         conn = self.db.get()
         repo = operations.add_repo(conn, full_name, branch)
-        status = repo_status.repo_status(conn, repo.repo_id, mirrors_default=self.settings.mirrors)
-        return HTTPResponse(status, status=201)
+        return HTTPResponse(
+            repo_status.repo_status(conn, repo.repo_id, settings=self.settings), status=201
+        )
 
     def repo_delete(self, repo_id: int) -> dict[str, Any]:
         repo = operations.remove_repo(self.db.get(), repo_id)
@@ -125,12 +127,10 @@ class Handlers(RunHandlers):
         enabled = p.parse_mirror_toggle(self._body())
         conn = self.db.get()
         operations.set_mirror(conn, repo_id, enabled)
-        return repo_status.repo_status(conn, repo_id, mirrors_default=self.settings.mirrors)
+        return repo_status.repo_status(conn, repo_id, settings=self.settings)
 
     def repo_status_get(self, repo_id: int) -> dict[str, Any]:
-        return repo_status.repo_status(
-            self.db.get(), repo_id, mirrors_default=self.settings.mirrors
-        )
+        return repo_status.repo_status(self.db.get(), repo_id, settings=self.settings)
 
     # -- cache -------------------------------------------------------------------------------
 
@@ -167,8 +167,12 @@ class Handlers(RunHandlers):
         return payload
 
     def search_get(self) -> dict[str, Any]:
-        query = p.parse_search_query(self._params())
-        return {"items": browse.search(self.db.get(), query, registry.DEFAULT_WORKSPACE_ID)}
+        """A page of results, the total (`total_capped`: there are more than `total`)."""
+        query, conn = p.parse_search_query(self._params()), self.db.get()
+        items = browse.search(conn, query, registry.DEFAULT_WORKSPACE_ID)
+        total, capped = browse.count_matches(conn, query, registry.DEFAULT_WORKSPACE_ID)
+        next_cursor = p.search_cursor(query, len(items), total, capped)
+        return {"items": items, "total": total, "total_capped": capped, "next": next_cursor}
 
     def cache_reset_post(self) -> dict[str, Any]:
         repo_ids = p.parse_reset(self._body())
@@ -177,12 +181,13 @@ class Handlers(RunHandlers):
     # -- setup and GitHub --------------------------------------------------------------------
 
     def setup_get(self) -> dict[str, Any]:
-        conn = self.db.get()
+        conn, key = self.db.get(), github_status.GitHubKey.of(self.settings)
         return {
             "token_present": self.settings.token_present,
+            "token": github_status.read_token(conn, key),
             "github_api_base": self.settings.github_api_base,
-            "github": github_status.read_status(conn),
-            "rate_limit": github_status.read_rate_limit(conn),
+            "github": github_status.read_status(conn, key),
+            "rate_limit": github_status.read_rate_limit(conn, key),
             "data_dir": str(self.settings.data_dir.resolve()),
             "db_size_bytes": _db_size(self.settings),
             "version": __version__,
@@ -199,6 +204,11 @@ class Handlers(RunHandlers):
         target = url or repos_path(org)
         items, next_url = discovery.list_visible_repos(self.db.get(), self._client(), target)
         return {"items": items, "next": p.encode_cursor({"url": next_url}) if next_url else None}
+
+    def github_token_check_post(self) -> dict[str, Any]:
+        """Ask GitHub now who the token is (`GET /user`); answers the token's new state."""
+        key = github_status.GitHubKey.of(self.settings)
+        return github_status.check_token(self.db.get(), self._client(), key)
 
     def _discovery_cursor(self, text: str | None) -> str | None:
         """A next-page cursor is a GitHub URL; only ones under the configured API base pass."""

@@ -13,9 +13,11 @@ from pmbot import __version__
 from pmbot.control_plane.api.parsers import MAX_ID, MAX_SEARCH_TEXT, MAX_TEXT
 from pmbot.control_plane.approvals.decisions import DECISIONS, MAX_COMMENT_CHARS
 from pmbot.control_plane.audit.events import EVENT_TYPES
+from pmbot.control_plane.github.status import TOKEN_STATES
 from pmbot.control_plane.orchestration.runs import MAX_REASON_CHARS, REASON_PATTERN
 from pmbot.control_plane.orchestration.specs import MAX_GOAL_CHARS
 from pmbot.control_plane.orchestration.states import STATES as RUN_STATES
+from pmbot.control_plane.repo_status import STATUSES
 from pmbot.shared.contracts.agent_run_spec import BUDGET, REPO_PATTERN, TOOL_PATTERN
 from pmbot.shared.contracts.shapes import ID_PATTERN
 from pmbot.shared.graphs import KNOWN_GRAPHS
@@ -261,9 +263,9 @@ _PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/search": {
         "get": _op(
-            "Full-text search over cached titles and bodies, ranked",
-            _json({"type": "object", "properties": {"items": {"items": _ref("SearchResult")}}}),
-            params=("SearchQ", "SearchRepoId", "State", "SearchLimit"),
+            "Full-text search over cached titles and bodies, ranked, paged; with the total",
+            _json(_ref("SearchPage")),
+            params=("SearchQ", "SearchRepoId", "State", "SearchLimit", "Cursor"),
             errors=(422,),
         )
     },
@@ -277,7 +279,16 @@ _PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/setup": {
         "get": _op(
-            "Token present, GitHub reachability, rate limit, data dir", _json({"type": "object"})
+            "The token's state as GitHub last judged it, GitHub reachability, the rate limit"
+            " (only the current token's and API base's), data dir",
+            _json(_ref("Setup")),
+        )
+    },
+    "/api/github/token/check": {
+        "post": _op(
+            "Ask GitHub now who the token is (GET /user); a rejected token is an answer",
+            _json(_ref("TokenState")),
+            errors=(403, 429, 502),
         )
     },
     "/api/github/repos": {
@@ -513,25 +524,92 @@ _SCHEMAS = {
             },
         ],
     },
+    "TokenState": {
+        "type": "object",
+        "required": ["state", "login", "scopes", "checked_at"],
+        "properties": {
+            "state": {"type": "string", "enum": list(TOKEN_STATES)},
+            "login": {"type": ["string", "null"]},
+            "scopes": {
+                "type": ["array", "null"],
+                "items": {"type": "string"},
+                "description": "null when GitHub names none (fine-grained tokens)",
+            },
+            "checked_at": _NULLABLE_TIME,
+        },
+    },
+    "Setup": {
+        "type": "object",
+        "required": ["token_present", "token", "github_api_base", "github", "rate_limit"],
+        "properties": {
+            "token_present": {"type": "boolean"},
+            "token": _ref("TokenState"),
+            "github_api_base": {"type": "string"},
+            "github": {"type": "object"},
+            "rate_limit": {"type": "object"},
+        },
+    },
     "RepoStatus": {
         "type": "object",
-        "required": ["repo_id", "full_name", "status", "counts", "cursors", "progress"],
+        "required": [
+            "repo_id",
+            "full_name",
+            "status",
+            "counts",
+            "closed_window_start",
+            "cursors",
+            "progress",
+        ],
         "properties": {
             "repo_id": _ID,
             "full_name": {"type": "string"},
             "status": {
                 "type": "string",
-                "enum": ["idle", "importing", "syncing", "error", "rate_limited"],
+                "enum": list(STATUSES),
+                "description": "queued: never synced or just reset, no lease held",
             },
             "last_sync_at": _NULLABLE_TIME,
             "last_error": {"type": ["string", "null"]},
             "next_sync_at": _NULLABLE_TIME,
             "counts": _COUNTS,
+            "closed_window_start": {
+                "type": "string",
+                "format": "date-time",
+                "description": "closed counts cover items closed and updated since then",
+            },
             "cursors": {"type": "object"},
             "last_seen_event_at": _NULLABLE_TIME,
             "rate_limit": {"type": "object"},
-            "progress": {"type": ["object", "null"]},
+            "progress": {
+                "type": ["object", "null"],
+                "description": "the running sync's: items = distinct cached items, read ="
+                " every item read (re-reads too), estimate (≈, at least items) and"
+                " eta_seconds null when unknown",
+                "properties": {
+                    "items": {"type": "integer", "minimum": 0},
+                    "read": {"type": "integer", "minimum": 0},
+                    "pages": {"type": "integer", "minimum": 0},
+                    "requests": {"type": "integer", "minimum": 0},
+                    "estimate": {"type": ["integer", "null"], "minimum": 0},
+                    "started_at": _NULLABLE_TIME,
+                    "eta_seconds": {"type": ["integer", "null"], "minimum": 0},
+                },
+            },
             "mirror": _ref("MirrorStatus"),
+        },
+    },
+    "SearchPage": {
+        "type": "object",
+        "required": ["items", "total", "total_capped", "next"],
+        "properties": {
+            "items": {"type": "array", "items": _ref("SearchResult")},
+            "total": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "all results; with total_capped, there are more than this",
+            },
+            "total_capped": {"type": "boolean"},
+            "next": {"type": ["string", "null"]},
         },
     },
     "SearchResult": {

@@ -129,6 +129,9 @@ def list_cursor(sort: str, after: tuple | None) -> str | None:
     return None if after is None else encode_cursor({"sort": sort, "after": list(after)})
 
 
+MAX_SEARCH_OFFSET = 10_000
+
+
 def parse_search_query(params: Mapping[str, str]) -> SearchQuery:
     text = parse_text(params, "q", MAX_SEARCH_TEXT)
     if text is None:
@@ -139,7 +142,26 @@ def parse_search_query(params: Mapping[str, str]) -> SearchQuery:
         repo_id=parse_optional_id(params, "repo_id"),
         state=None if state == "all" else state,
         limit=parse_int(params, "limit", 20, 1, 100),
+        offset=_search_offset(params.get("cursor")),
     )
+
+
+def _search_offset(text: str | None) -> int:
+    """A search page cursor holds the offset of the next result (ranked results have
+    no stable key to seek by)."""
+    if not text:
+        return 0
+    offset = decode_cursor(text).get("offset")
+    if type(offset) is not int or not 0 < offset <= MAX_SEARCH_OFFSET:
+        raise invalid_field("cursor", "cursor is not a cursor this server gave out")
+    return offset
+
+
+def search_cursor(query: SearchQuery, returned: int, total: int, capped: bool) -> str | None:
+    """The next page's cursor, or None after the last result."""
+    offset = query.offset + returned
+    more = returned == query.limit and (capped or offset < total)
+    return encode_cursor({"offset": offset}) if more and offset <= MAX_SEARCH_OFFSET else None
 
 
 def parse_audit_query(params: Mapping[str, str]) -> dict[str, Any]:

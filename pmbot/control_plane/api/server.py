@@ -128,7 +128,12 @@ class ServerThread:
 
     def stop(self, timeout: float = 5.0) -> None:
         if self._thread.is_alive():
-            self.server.trigger.pull_trigger(self._close_everything)
+            try:
+                self.server.trigger.pull_trigger(self._close_everything)
+            except OSError:
+                # EBADF: the loop already closed its trigger (a second stop, or the loop
+                # ending on its own); it is on its way out, so only the join is left.
+                pass
             self._thread.join(timeout)
         else:
             self.server.close()

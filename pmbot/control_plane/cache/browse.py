@@ -203,34 +203,70 @@ class SearchQuery:
     repo_id: int | None = None
     state: str | None = None
     limit: int = 20
+    offset: int = 0
+
+
+# Counting every match of a common word costs as much as listing them all: count up to
+# this many and say "more than" past it.
+SEARCH_COUNT_CAP = 1000
+
+_SEARCH_FROM = (
+    " FROM cache_search AS s"
+    " JOIN repos AS r ON r.repo_id = s.repo_id AND r.workspace_id = ?"
+    " LEFT JOIN github_issues AS i"
+    "  ON s.kind = 'issue' AND i.repo_id = s.repo_id AND i.issue_number = s.number"
+    " LEFT JOIN github_pull_requests AS p"
+    "  ON s.kind = 'pr' AND p.repo_id = s.repo_id AND p.pr_number = s.number"
+)
 
 
 def search(conn: sqlite3.Connection, query: SearchQuery, workspace_id: int) -> list[dict[str, Any]]:
-    """Cached issues and PRs whose title or body match, best first (FTS5 rank)."""
-    where = ["cache_search MATCH ?", "coalesce(i.gone, p.gone) IS NULL"]
-    params = [_HIT_START, _HIT_END, SNIPPET_TOKENS, workspace_id, fts_query(query.text)]
+    """Cached issues and PRs whose title or body match, best first (FTS5 rank), from
+    `query.offset` on."""
+    where, params = _search_where(conn, query, workspace_id)
+    sql = (
+        "SELECT s.repo_id, r.full_name, s.kind, s.number, coalesce(i.title, p.title),"
+        " coalesce(i.state, p.state), coalesce(i.updated_at, p.updated_at),"
+        " coalesce(i.html_url, p.html_url), snippet(cache_search, -1, ?, ?, '…', ?)"
+        f"{_SEARCH_FROM} WHERE {where} ORDER BY s.rank LIMIT ? OFFSET ?"
+    )
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    snippet = [_HIT_START, _HIT_END, SNIPPET_TOKENS]
+    rows = cursor.execute(sql, [*snippet, *params, query.limit, query.offset]).fetchall()
+    return [_search_result(row) for row in rows]
+
+
+def count_matches(
+    conn: sqlite3.Connection, query: SearchQuery, workspace_id: int
+) -> tuple[int, bool]:
+    """How many results the search has in all: `(count, False)`, or `(SEARCH_COUNT_CAP,
+    True)` when there are more."""
+    cap = SEARCH_COUNT_CAP
+    where, params = _search_where(conn, query, workspace_id)
+    sql = f"SELECT count(*) FROM (SELECT 1{_SEARCH_FROM} WHERE {where} LIMIT ?)"
+    found = conn.execute(sql, [*params, cap + 1]).fetchone()[0]
+    return (cap, True) if found > cap else (found, False)
+
+
+def _search_where(
+    conn: sqlite3.Connection, query: SearchQuery, workspace_id: int
+) -> tuple[str, list[Any]]:
+    """The search's filter, shared by the page and the count (a row whose item is not
+    cached, title NULL, is no result)."""
+    where = [
+        "cache_search MATCH ?",
+        "coalesce(i.gone, p.gone) IS NULL",
+        "coalesce(i.title, p.title) IS NOT NULL",
+    ]
+    params: list[Any] = [workspace_id, fts_query(query.text)]
     if query.repo_id is not None:
         where.append("s.rowid BETWEEN ? AND ?")
         params += search_rowids(conn, query.repo_id)
     if query.state is not None:
         where.append("coalesce(i.state, p.state) = ?")
         params.append(query.state)
-    sql = (
-        "SELECT s.repo_id, r.full_name, s.kind, s.number, coalesce(i.title, p.title),"
-        " coalesce(i.state, p.state), coalesce(i.updated_at, p.updated_at),"
-        " coalesce(i.html_url, p.html_url), snippet(cache_search, -1, ?, ?, '…', ?)"
-        " FROM cache_search AS s"
-        " JOIN repos AS r ON r.repo_id = s.repo_id AND r.workspace_id = ?"
-        " LEFT JOIN github_issues AS i"
-        "  ON s.kind = 'issue' AND i.repo_id = s.repo_id AND i.issue_number = s.number"
-        " LEFT JOIN github_pull_requests AS p"
-        "  ON s.kind = 'pr' AND p.repo_id = s.repo_id AND p.pr_number = s.number"
-        f" WHERE {' AND '.join(where)} ORDER BY s.rank LIMIT ?"
-    )
-    cursor = conn.cursor()
-    cursor.row_factory = None
-    rows = cursor.execute(sql, [*params, query.limit]).fetchall()
-    return [_search_result(row) for row in rows if row[4] is not None]
+    return " AND ".join(where), params
 
 
 def _search_result(row: tuple) -> dict[str, Any]:

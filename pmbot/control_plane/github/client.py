@@ -162,6 +162,10 @@ class ExchangeInfo:
     error: str | None  # the one-line message when the exchange failed, else None
     error_code: str | None
     elapsed_seconds: float
+    api_base: str = ""  # whose exchange: the client's API base and token fingerprint
+    token_fingerprint: str | None = None
+    scopes: str | None = None  # X-OAuth-Scopes (classic tokens only), as GitHub sent it
+    login: str | None = None  # from a `GET /user` answer
 
 
 class GitHubClient:
@@ -307,7 +311,10 @@ class GitHubClient:
         except GitHubError as err:
             self._report(url, status, headers, err, started)
             raise
-        self._report(url, status, headers, None, started)
+        login = (
+            data.get("login") if url == f"{self.base_url}/user" and isinstance(data, dict) else None
+        )
+        self._report(url, status, headers, None, started, login)
         return status, headers, data
 
     def _send(self, url: str, etag: str | None, last_modified: str | None):
@@ -334,9 +341,12 @@ class GitHubClient:
             return None
         return _parse_json(status, body, headers, url)
 
-    def _report(self, url, status, headers, error: GitHubError | None, started: float) -> None:
+    def _report(
+        self, url, status, headers, error: GitHubError | None, started: float, login=None
+    ) -> None:
         if self.on_response is None:
             return
+        ours = same_origin(url, self.base_url)
         info = ExchangeInfo(
             at=self._clock(),
             method="GET",
@@ -346,6 +356,10 @@ class GitHubClient:
             error=str(error) if error else None,
             error_code=error.code if error else None,
             elapsed_seconds=time.monotonic() - started,
+            api_base=self.base_url,
+            token_fingerprint=self._token.fingerprint(),
+            scopes=headers.get("x-oauth-scopes") if ours else None,
+            login=login,
         )
         self.on_response(info)
 

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
 from pmbot import __version__
 
@@ -141,11 +141,34 @@ def request_headers(
 
 def parse_link_next(header: str | None) -> str | None:
     """The `rel="next"` URL of a `Link` header, verbatim, or None."""
+    return parse_link(header, "next")
+
+
+def parse_link(header: str | None, rel: str) -> str | None:
+    """The URL of one relation (`next`, `last`, …) of a `Link` header, verbatim, or None."""
     for match in _LINK.finditer(header or ""):
         rels = _REL.search(match.group(2))
-        if rels and "next" in rels.group(1).split():
+        if rels and rel in rels.group(1).split():
             return match.group(1)
     return None
+
+
+def pages_left(url: str, link_header: str | None) -> int | None:
+    """How many pages follow the page at `url`, from `Link` rel="last" (`page=` numbers);
+    None when GitHub does not say: cursor pages (`after=`) carry no `last`."""
+    last = parse_link(link_header, "last")
+    if last is None:
+        return None if parse_link(link_header, "next") else 0
+    last_page, page = _page_number(last), _page_number(url) or 1
+    return None if last_page is None else max(0, last_page - page)
+
+
+def _page_number(url: str) -> int | None:
+    values = parse_qs(urlsplit(url).query).get("page")
+    try:
+        return int(values[0]) if values else None
+    except ValueError:
+        return None
 
 
 def parse_rate_limit(headers: Mapping[str, str]) -> RateLimit | None:

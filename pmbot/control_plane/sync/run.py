@@ -9,13 +9,15 @@ caller's thread, where `check_stop` asks the caller's `SyncContext.tick()`.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from pmbot.control_plane import audit
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.cache import ISSUES, PRS, Kind
 from pmbot.control_plane.db import transaction
+from pmbot.control_plane.github.protocol import GitHubError, pages_left
 from pmbot.control_plane.registry import get_repo
 from pmbot.control_plane.sync import listing as ls
 from pmbot.control_plane.sync.fetch_ahead import call_waiting, pages
@@ -24,12 +26,73 @@ from pmbot.shared.settings import Settings
 
 @dataclass
 class SyncProgress:
-    """Passed to `SyncContext.progress` after each committed page (running totals)."""
+    """Passed to `SyncContext.progress` after each committed page (running totals).
+
+    `estimate`: the items the issues listings hold in all, as far as GitHub's `Link`
+    headers tell (`SizeEstimate`); meaningful for an import."""
 
     items: int
     pages: int
     requests: int
     stream: str
+    estimate: int | None = None
+
+
+@dataclass
+class SizeEstimate:
+    """How many items the issues listings of this call hold, from their `Link` headers.
+
+    Items read by finished queries, plus the current query's items read and what its
+    `Link` rel="last" says is left (pages × page size). A new query (another state or
+    `since`: the import's keyset restarts, the window pass) ends the previous one at what
+    it read, so a listing left early (the backlog stops at the window) is not counted
+    whole. Cursor pages (`after=`) carry no rel="last": the last figure stands, at least
+    one page more while there is a next. A list paged by cursor from its first page
+    (past GitHub's large-dataset threshold) never says its size: then `open_count`, the
+    repo's `open_issues_count` (open issues *and* PRs, as the issues listing holds them),
+    plus the closed items read so far, is the floor. The `/pulls` stream is not counted:
+    its PRs are the issues listing's, read again. Pure; runs on the caller's thread.
+    """
+
+    done: int = 0
+    query: tuple | None = None
+    read: int = 0
+    left: int = 0
+    closed: int = 0
+    open_count: int | None = None
+    needs_open_count: bool = False
+
+    def see(self, response: Any) -> None:
+        if response.not_modified or not isinstance(response.data, list):
+            return
+        parts = urlsplit(response.url)
+        if not parts.path.endswith("/issues"):
+            return
+        params = parse_qs(parts.query)
+        key = tuple(sorted((k, v[0]) for k, v in params.items() if k not in _PAGING_PARAMS))
+        first_page = key != self.query
+        if first_page:
+            self.done, self.query, self.read, self.left = self.done + self.read, key, 0, 0
+        items = len(response.data)
+        self.read += items
+        self.closed += sum(1 for item in response.data if item.get("state") == "closed")
+        per_page = max(items, int((params.get("per_page") or ["30"])[0]))
+        pages = pages_left(response.url, response.headers.get("link"))
+        if pages is not None:
+            self.left = pages * per_page
+        elif response.next_url:
+            self.left = max(self.left - items, per_page)
+            self.needs_open_count = self.needs_open_count or first_page
+
+    @property
+    def total(self) -> int:
+        listed = self.done + self.read + self.left
+        if self.open_count is None:
+            return listed
+        return max(listed, self.open_count + self.closed)
+
+
+_PAGING_PARAMS = frozenset({"page", "after", "before"})
 
 
 @dataclass
@@ -77,6 +140,7 @@ class Run:
     requests: int = 0
     not_modified: int = 0
     events: int = 0
+    size: SizeEstimate = field(default_factory=SizeEstimate)
 
     def fetch(self, url: str, *, etag: str | None = None) -> Any:
         """One request. Thread-safe (no DB access): the helper threads call it."""
@@ -95,6 +159,16 @@ class Run:
         ):
             yield page_state, self.note(response), payloads
 
+    def _open_count(self) -> int:
+        """The repo's `open_issues_count`, asked once when a listing will not say its size
+        (0 when GitHub does not answer: the estimate then stays the listings' own)."""
+        try:
+            data = self.fetch(f"/repos/{self.full_name}").data
+        except GitHubError:
+            return 0
+        count = data.get("open_issues_count") if isinstance(data, dict) else None
+        return count if isinstance(count, int) else 0
+
     def check_stop(self) -> None:
         if not self.context.tick():
             raise Stopped
@@ -105,7 +179,11 @@ class Run:
             self.check_stop()
 
     def note(self, response: Any) -> Any:
-        """A listing answered from a new repo path (301): record the rename."""
+        """A listing page: feed the size estimate; answered from a new repo path (301):
+        record the rename."""
+        self.size.see(response)
+        if self.size.needs_open_count and self.size.open_count is None:
+            self.size.open_count = self._open_count()
         if response.redirected_from:
             note_rename(self, response)
         return response
@@ -118,7 +196,9 @@ class Run:
         self.pages += 1
         self.items += items
         self.changed += changed
-        self.context.progress(SyncProgress(self.items, self.pages, self.requests, kind.stream))
+        self.context.progress(
+            SyncProgress(self.items, self.pages, self.requests, kind.stream, self.size.total)
+        )
 
     def cursor(self, kind: Kind) -> str | None:
         row = self.conn.execute(

@@ -130,12 +130,17 @@ def renew_lease(
     return cursor.rowcount == 1
 
 
-def save_progress(conn: sqlite3.Connection, repo_id: int, owner: str, progress: Any) -> None:
+def save_progress(
+    conn: sqlite3.Connection, repo_id: int, owner: str, progress: Any, started_at: datetime
+) -> None:
+    """The live totals, the size estimate, and when the sync claimed the lease (the ETA)."""
     conn.execute(
-        "UPDATE repo_schedule SET progress_items = ?, progress_pages = ?, progress_requests = ?"
+        "UPDATE repo_schedule SET progress_items = ?, progress_pages = ?, progress_requests = ?,"
+        " progress_estimate = ?, progress_started_at = coalesce(progress_started_at, ?)"
         " WHERE repo_id = ? AND lease_owner = ?",
-        (progress.items, progress.pages, progress.requests, repo_id, owner),
-    )
+        (progress.items, progress.pages, progress.requests, progress.estimate,
+         to_rfc3339(started_at), repo_id, owner),
+    )  # fmt: skip
 
 
 def release_lease(conn: sqlite3.Connection, repo_id: int, owner: str) -> None:
@@ -143,7 +148,7 @@ def release_lease(conn: sqlite3.Connection, repo_id: int, owner: str) -> None:
     conn.execute(
         "UPDATE repo_schedule SET lease_owner = NULL, lease_expires_at = NULL, lease_host = NULL,"
         " lease_pid = NULL, lease_started = NULL, progress_items = NULL, progress_pages = NULL,"
-        " progress_requests = NULL"
+        " progress_requests = NULL, progress_estimate = NULL, progress_started_at = NULL"
         " WHERE repo_id = ? AND lease_owner = ?",
         (repo_id, owner),
     )

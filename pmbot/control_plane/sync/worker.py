@@ -89,7 +89,7 @@ class _JobContext(SyncContext):
     ) -> None:
         self.worker, self.conn, self.repo_id = worker, conn, repo_id
         self.on_progress = on_progress
-        self.renewed_at = claimed_at
+        self.claimed_at = self.renewed_at = claimed_at
         self.lease_ok = True
 
     def tick(self) -> bool:
@@ -100,7 +100,9 @@ class _JobContext(SyncContext):
 
     def progress(self, progress: SyncProgress) -> None:
         self._keep_alive(force_renew=True)
-        schedule.save_progress(self.conn, self.repo_id, self.worker.worker_id, progress)
+        schedule.save_progress(
+            self.conn, self.repo_id, self.worker.worker_id, progress, self.claimed_at
+        )
         if self.on_progress is not None:
             self.on_progress(progress)
 
