@@ -14,6 +14,7 @@ not complete `head_timeout` seconds after it started (or after the connect).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
@@ -128,12 +129,10 @@ class ServerThread:
 
     def stop(self, timeout: float = 5.0) -> None:
         if self._thread.is_alive():
-            try:
+            # EBADF: the loop already closed its trigger (a second stop, or the loop
+            # ending on its own); it is on its way out, so only the join is left.
+            with contextlib.suppress(OSError):
                 self.server.trigger.pull_trigger(self._close_everything)
-            except OSError:
-                # EBADF: the loop already closed its trigger (a second stop, or the loop
-                # ending on its own); it is on its way out, so only the join is left.
-                pass
             self._thread.join(timeout)
         else:
             self.server.close()
