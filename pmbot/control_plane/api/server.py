@@ -128,15 +128,20 @@ class ServerThread:
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Let the requests in flight finish, then close every socket and end the loop.
+
+        The handler threads go first: a finishing request wakes the loop through its
+        trigger, which must still be open then (else EBADF in that thread).
+        """
+        self.server.task_dispatcher.shutdown(timeout=timeout)
         if self._thread.is_alive():
-            # EBADF: the loop already closed its trigger (a second stop, or the loop
-            # ending on its own); it is on its way out, so only the join is left.
+            # EBADF here: the loop already closed its trigger (a second stop, or the
+            # loop ending on its own); it is on its way out, so only the join is left.
             with contextlib.suppress(OSError):
                 self.server.trigger.pull_trigger(self._close_everything)
             self._thread.join(timeout)
         else:
             self.server.close()
-        self.server.task_dispatcher.shutdown(timeout=timeout)
 
     def _close_everything(self) -> None:
         """Runs in the event loop: with nothing left in its map, the loop returns."""
