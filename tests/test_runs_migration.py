@@ -36,7 +36,7 @@ def test_a_database_from_before_runs_upgrades_and_keeps_its_data(tmp_path):
 
     applied = migrate(conn)
 
-    assert [m.path.name for m in applied] == ["0003_runs.sql"]
+    assert applied[0].path.name == "0003_runs.sql"  # then the later ones
     assert _tables(conn) >= RUN_TABLES
     assert find_repo(conn, "acme/widgets") is not None
     assert rebuild.check(conn).differences == []

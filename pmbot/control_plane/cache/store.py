@@ -1,7 +1,9 @@
 """The local cache of GitHub issues and pull requests: the write side.
 
 Owns `github_issues`, `github_pull_requests`, the `cache_search` full-text
-index, the `http_cache` validators and the `sync_resume` rows. Cached payloads
+index, the `http_cache` validators, the `sync_resume` rows and each repo's
+`cache_generation` (bumped by a reset: a sync that started before it must not
+write after it, see `sync/run.py`). Cached payloads
 are data, not events: callers record the audit event that says a page was
 committed, in the same transaction as these writes.
 
@@ -364,9 +366,23 @@ def save_resume(conn: sqlite3.Connection, repo_id: int, stream: str, state: dict
 def reset_cache(conn: sqlite3.Connection, repo_ids: Iterable[int]) -> None:
     """Drop every cached row, search entry, validator and resume row of these repos.
 
-    Runs in the caller's transaction; the caller records `cache.reset` with it.
+    Runs in the caller's transaction; the caller records `cache.reset` with it. The repo's
+    generation moves on, which fences off any sync that is running (`generation`).
     """
     for repo_id in repo_ids:
+        conn.execute(
+            "INSERT INTO cache_generation (repo_id, generation) VALUES (?, 1)"
+            " ON CONFLICT (repo_id) DO UPDATE SET generation = generation + 1",
+            (repo_id,),
+        )
         for table in (ISSUES.table, PRS.table, "http_cache", "sync_resume"):
             conn.execute(f"DELETE FROM {table} WHERE repo_id = ?", (repo_id,))
         conn.execute("DELETE FROM cache_search WHERE rowid BETWEEN ? AND ?", search_rowids(repo_id))
+
+
+def generation(conn: sqlite3.Connection, repo_id: int) -> int:
+    """How many times the repo's cache was reset: a sync writes only while it is unchanged."""
+    row = conn.execute(
+        "SELECT generation FROM cache_generation WHERE repo_id = ?", (repo_id,)
+    ).fetchone()
+    return row[0] if row else 0

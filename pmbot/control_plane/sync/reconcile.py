@@ -10,7 +10,6 @@ from __future__ import annotations
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.cache import Kind
 from pmbot.control_plane.cache import store as cache
-from pmbot.control_plane.db import transaction
 from pmbot.control_plane.github.protocol import Gone, NotFound
 from pmbot.control_plane.sync import listing as ls
 from pmbot.control_plane.sync.fetch_ahead import link_next, same
@@ -35,7 +34,7 @@ def reconcile_open(run: Run) -> int:
     marks = [_check_item(run, kind, n) for n, kind in sorted(cached.items()) if n not in listed]
     marks = [m for m in marks if m is not None]
     if marks:
-        with transaction(run.conn):
+        with run.commit():
             delta = cache.mark_gone(run.conn, run.repo_id, marks)
             run.record(ev.SyncReconciled.of_marks(run.repo_id, marks, delta))
     return len(marks)

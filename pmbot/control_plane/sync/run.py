@@ -4,17 +4,25 @@
 through the streams of `sync.py` and `reconcile.py`. Its `fetch` is the only
 method the helper threads call (no DB access); everything else runs on the
 caller's thread, where `check_stop` asks the caller's `SyncContext.tick()`.
+
+Fencing: every write of a sync goes through `Run.commit()`, which checks the
+repo's cache generation inside the transaction. A cache reset since the sync
+started bumps it, and the sync then stops (`CacheWasReset`) without writing
+anything: the reset wins, and the sync it queued is a full import.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from pmbot.control_plane import audit
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.cache import ISSUES, PRS, Kind
+from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import transaction
 from pmbot.control_plane.registry import get_repo
 from pmbot.control_plane.sync import listing as ls
@@ -61,6 +69,10 @@ class Stopped(Exception):
     """`tick()` returned False: unwind to `sync_repo`, which returns what was committed."""
 
 
+class CacheWasReset(Stopped):
+    """The repo's cache was reset after this sync started: it must write nothing more."""
+
+
 @dataclass
 class Run:
     """One call's connection, client, repo, context and running totals."""
@@ -71,6 +83,7 @@ class Run:
     repo_id: int
     full_name: str
     context: SyncContext
+    generation: int
     items: int = 0
     changed: int = 0
     pages: int = 0
@@ -110,6 +123,14 @@ class Run:
             note_rename(self, response)
         return response
 
+    @contextmanager
+    def commit(self) -> Iterator[None]:
+        """A write transaction of this sync, refused (`CacheWasReset`) after a reset."""
+        with transaction(self.conn):
+            if cache.generation(self.conn, self.repo_id) != self.generation:
+                raise CacheWasReset
+            yield
+
     def record(self, event: audit.AuditEvent) -> None:
         audit.record(self.conn, event)
         self.events += 1
@@ -143,8 +164,9 @@ class Run:
 
 
 def start(conn, client, repo_id: int, settings: Settings, context: SyncContext | None) -> Run:
+    generation = cache.generation(conn, repo_id)  # before anything else is read
     full_name = get_repo(conn, repo_id).full_name
-    return Run(conn, client, settings, repo_id, full_name, context or SyncContext())
+    return Run(conn, client, settings, repo_id, full_name, context or SyncContext(), generation)
 
 
 def note_rename(run: Run, response: Any) -> None:
@@ -154,7 +176,7 @@ def note_rename(run: Run, response: Any) -> None:
         home = ls.repo_path(response.data[0].get("repository_url", ""))
     if home is None or home[0] == run.full_name:
         return
-    with transaction(run.conn):
+    with run.commit():
         run.record(
             ev.RepoRenamed(repo_id=run.repo_id, full_name=home[0], old_full_name=run.full_name)
         )

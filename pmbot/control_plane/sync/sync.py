@@ -12,7 +12,9 @@ Interface (worker.py and the CLI build on it):
         `tick()` between pages and every WAIT_CHECK_SECONDS while a request is on its way:
         when `tick` returns False, sync_repo RETURNS EARLY with a partial SyncResult of
         what was committed (no `sync.completed`); the next call resumes at the first
-        uncommitted page. GitHub failures propagate as the client's GitHubError
+        uncommitted page. A cache reset while it runs fences it off the same way, before
+        its next write (`Run.commit`): nothing more is written, and the next call imports.
+        GitHub failures propagate as the client's GitHubError
         subclasses (or whatever the client's `sleep` raises) after the pages before them
         were committed; the worker decides retries. Threads: every request runs on a
         helper thread (`fetch_ahead.py`), so the client, its `sleep` and `on_response`
@@ -102,20 +104,20 @@ def sync_repo(
         _resuming(run, PRS, _sync_prs)
         if reconcile:
             run.changed += reconcile_open(run)
-    except Stopped:
-        return run.result()
-    if run.changed or get_repo(conn, repo_id).status != "ok":
-        with transaction(conn):
-            run.record(
-                ev.SyncCompleted(
-                    repo_id=run.repo_id,
-                    changed_items=run.changed,
-                    pages=run.pages,
-                    requests=run.requests,
-                    issues_cursor=run.cursor(ISSUES),
-                    prs_cursor=run.cursor(PRS),
+        if run.changed or get_repo(conn, repo_id).status != "ok":
+            with run.commit():
+                run.record(
+                    ev.SyncCompleted(
+                        repo_id=run.repo_id,
+                        changed_items=run.changed,
+                        pages=run.pages,
+                        requests=run.requests,
+                        issues_cursor=run.cursor(ISSUES),
+                        prs_cursor=run.cursor(PRS),
+                    )
                 )
-            )
+    except Stopped:  # asked to stop, or fenced off by a cache reset (CacheWasReset)
+        pass
     return run.result()
 
 
@@ -167,7 +169,7 @@ def _resuming(run: Run, kind: Kind, sync_stream: Callable[[Run, Any], None]) -> 
         state = _load(run, kind)
         if error.status != 422 or state is None or not state.next_url:
             raise
-        with transaction(run.conn):
+        with run.commit():
             cache.save_resume(run.conn, run.repo_id, kind.stream, state.at(None).to_json())
         sync_stream(run, state.at(None))
 
@@ -218,7 +220,7 @@ def _issues_pass(run: Run, state: ResumeState) -> str:
 def _pass_page(run: Run, state: ResumeState, response: Any, validator, payloads=None) -> bool:
     """Commit one page of a pass; True when the pass is done (`listing.pass_done`)."""
     items = response.data
-    with transaction(run.conn):
+    with run.commit():
         write = cache.upsert_issue_page(run.conn, run.repo_id, items, payloads)
         done = ls.pass_done(state, response, write.changed)
         resume = None if done else state.at(response.next_url)
@@ -248,7 +250,7 @@ def _import_backlog(run: Run, state: ResumeState) -> ResumeState:
         resume = following or ls.pass_state(
             ls.shift(page_state.window_start, run.overlap()), run.overlap()
         )
-        with transaction(run.conn):
+        with run.commit():
             write = cache.upsert_issue_page(run.conn, run.repo_id, response.data, payloads)
             _commit_issues_page(run, write, len(response.data), resume, None, None)
         run.page_done(ISSUES, len(response.data), write.changed)
@@ -306,7 +308,7 @@ def _sync_prs(run: Run, state: ResumeState | None) -> None:
     for page_state, response, payloads in run.listing(state, url_of, ls.pulls_next, ahead=True):
         following = ls.pulls_next(page_state, response)
         top = ls.with_top(page_state, response).top
-        with transaction(run.conn):
+        with run.commit():
             written = cache.apply_pull_details(run.conn, run.repo_id, response.data, payloads)
             cursor = None
             if following is None:  # the pass's last page: settle it
