@@ -4,13 +4,15 @@ cache equal to the fake's ground truth (`test_sync.assert_converged`)."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 
-from pmbot.control_plane import operations
+from pmbot.control_plane import operations, registry
+from pmbot.control_plane.github.protocol import GitHubError
 from tests import test_sync as base
-from tests.test_sync import REPO, add_items, assert_converged, events_of, rows_of, run
+from tests.test_sync import REPO, add_items, assert_converged, cached, events_of, rows_of, run
 
 # test_sync's fixtures: the fake on real time, its client, settings and registered repo.
 clock_start, fake_options, gh, cfg = base.clock_start, base.fake_options, base.gh, base.cfg
@@ -66,4 +68,135 @@ def test_a_reset_during_a_refresh_wins_and_the_next_sync_imports_everything(
     run(conn, gh, repo_id, cfg, on_progress=reset_after_page(conn, repo_id, page))
     assert_cache_empty(conn, repo_id)
     run(conn, gh, repo_id, cfg)
+    assert_converged(conn, fake, repo_id)
+
+
+# -- items 1, 2: identity by GitHub's repository id -------------------------------------------
+
+
+def github_id_of(conn, repo_id) -> int | None:
+    return conn.execute("SELECT github_id FROM repos WHERE repo_id = ?", (repo_id,)).fetchone()[0]
+
+
+def test_the_first_sync_records_the_repos_github_id_and_then_reads_by_id(
+    conn, fake, clock, gh, cfg, repo_id
+):
+    add_items(fake, clock, 5)
+    run(conn, gh, repo_id, cfg)
+    github_id = fake.resolve(REPO).id
+    assert events_of(conn, "repo.identified") == [
+        {"repo_id": repo_id, "github_id": github_id, "full_name": REPO}
+    ]
+    assert github_id_of(conn, repo_id) == github_id
+    before = len(fake.requests)
+    clock.advance(10)
+    fake.add_issue(REPO, title="later")
+    run(conn, gh, repo_id, cfg)
+    assert {r.path.split("/")[1] for r in fake.requests[before:]} == {"repositories"}
+    assert len(events_of(conn, "repo.identified")) == 1
+    assert_converged(conn, fake, repo_id)  # rebuild --check reproduces github_id too
+
+
+def test_a_name_taken_over_after_a_rename_never_merges_the_other_repos_items(
+    conn, fake, clock, gh, cfg, repo_id
+):
+    add_items(fake, clock, 12, every=3)  # PRs 1, 4, 7, 10
+    run(conn, gh, repo_id, cfg)
+    fake.rename_repo(REPO, "acme/gizmos")
+    fake.add_repo(REPO)  # someone else's repo, under the old name
+    clock.advance(5)
+    add_items(fake, clock, 11, every=2)  # same numbers, PRs among them
+    clock.advance(5)
+    fake.add_issue("acme/gizmos", title="after the rename")
+    run(conn, gh, repo_id, cfg)
+    assert registry.get_repo(conn, repo_id).full_name == "acme/gizmos"
+    assert [e["full_name"] for e in events_of(conn, "repo.renamed")] == ["acme/gizmos"]
+    assert_converged(conn, fake, repo_id, "acme/gizmos")
+
+
+def test_a_repo_renamed_before_its_first_sync_is_identified_under_its_new_name(
+    conn, fake, clock, gh, cfg, repo_id
+):
+    add_items(fake, clock, 3)
+    fake.rename_repo(REPO, "acme/gizmos")
+    run(conn, gh, repo_id, cfg)
+    [identified] = events_of(conn, "repo.identified")
+    assert identified["full_name"] == "acme/gizmos"
+    assert registry.get_repo(conn, repo_id).full_name == "acme/gizmos"
+    assert_converged(conn, fake, repo_id, "acme/gizmos")
+
+
+def test_one_github_repo_registered_under_two_names_is_refused_clearly(
+    conn, fake, clock, gh, cfg, repo_id
+):
+    add_items(fake, clock, 3)
+    run(conn, gh, repo_id, cfg)
+    fake.rename_repo(REPO, "acme/gizmos")
+    second = operations.add_repo(conn, "acme/gizmos").repo_id
+    with pytest.raises(GitHubError) as raised:
+        run(conn, gh, second, cfg)
+    assert raised.value.code == "same_repository"
+    assert "already registered here as acme/widgets" in str(raised.value)
+    assert rows_of(conn, "github_issues", second) == 0
+    assert github_id_of(conn, second) is None
+
+
+# -- item 3: the whole overlap window, every poll ---------------------------------------------
+
+
+@pytest.mark.parametrize("burst", [150, 250])
+def test_a_late_arrival_behind_a_same_second_burst_is_cached_by_the_next_poll(
+    conn, fake, clock, gh, cfg, repo_id, burst
+):
+    numbers = add_items(fake, clock, 10)
+    run(conn, gh, repo_id, cfg)
+    clock.advance(30)
+    fake.update(REPO, numbers[2], title="listed late")
+    fake.list_late(REPO, numbers[2], 60)
+    clock.advance(1)
+    for index in range(burst):  # a bot's burst, all in one second, newer than the late one
+        fake.add_issue(REPO, title=f"burst {index}")
+    clock.advance(5)
+    run(conn, gh, repo_id, cfg)  # the burst, not the late arrival
+    assert cached(conn, repo_id)[numbers[2]]["title"] != "listed late"
+    clock.advance(120)  # GitHub's listing caught up; still inside the overlap window
+    run(conn, gh, repo_id, cfg)
+    assert_converged(conn, fake, repo_id)
+
+
+def test_an_idle_poll_revalidates_the_whole_window_for_free(conn, fake, clock, gh, cfg, repo_id):
+    add_items(fake, clock, 250, every=0)  # 250 issues inside the 300 s overlap window
+    run(conn, gh, repo_id, cfg)
+    clock.advance(10)
+    used, before = fake.rate_used, len(fake.requests)
+    run(conn, gh, repo_id, cfg)
+    issues = [r for r in fake.requests[before:] if r.path.endswith("/issues")]
+    assert [r.status for r in issues] == [304, 304, 304]
+    assert fake.rate_used == used
+
+
+# -- item 4: changes only /pulls sees -----------------------------------------------------------
+
+
+def pull_payload_updated(conn, number: int) -> str:
+    row = conn.execute(
+        "SELECT payload_json FROM github_pull_requests WHERE pr_number = ?", (number,)
+    ).fetchone()
+    return json.loads(row[0])["updated_at"]
+
+
+def test_commits_pushed_to_a_pr_reach_the_cache_through_a_conditional_pulls_check(
+    conn, fake, clock, gh, cfg, repo_id
+):
+    numbers = add_items(fake, clock, 30, every=3)
+    run(conn, gh, repo_id, cfg)
+    clock.advance(600)
+    before = len(fake.requests)
+    run(conn, gh, repo_id, cfg)  # idle: the issues window and /pulls page 1, all 304
+    assert {r.status for r in fake.requests[before:]} == {304}
+    assert any(r.path.endswith("/pulls") for r in fake.requests[before:])
+    clock.advance(60)
+    fake.push_commits(REPO, numbers[3])
+    run(conn, gh, repo_id, cfg)
+    assert pull_payload_updated(conn, numbers[3]) == fake.item(REPO, numbers[3]).pulls_updated
     assert_converged(conn, fake, repo_id)

@@ -314,27 +314,38 @@ def mark_gone(
 # -- conditional-request validators ----------------------------------------------------------
 
 
-def get_etag(conn: sqlite3.Connection, url: str) -> str | None:
-    row = conn.execute("SELECT etag FROM http_cache WHERE url = ?", (url,)).fetchone()
-    return row[0] if row else None
+def get_validator(conn: sqlite3.Connection, url: str) -> tuple[str | None, str | None]:
+    """(ETag, the page's `Link` next URL) stored for `url`; (None, None) if none."""
+    row = conn.execute("SELECT etag, next_url FROM http_cache WHERE url = ?", (url,)).fetchone()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def save_validator(
-    conn: sqlite3.Connection, repo_id: int, url: str, etag: str | None, last_modified: str | None
+    conn: sqlite3.Connection,
+    repo_id: int,
+    url: str,
+    etag: str | None,
+    last_modified: str | None,
+    next_url: str | None = None,
 ) -> None:
-    """Keep the validator of `url`, dropping this repo's others of the same listing: only the
-    current refresh URL is ever asked again, and a stale one must not grow the table."""
-    listing = url.split("?", 1)[0] + "?%"
+    """Keep the validator of one page of a listing, with the page's `Link` next URL (a 304
+    has no `Link`, so a chain of 304s follows the stored one)."""
     conn.execute(
-        "DELETE FROM http_cache WHERE repo_id = ? AND url LIKE ? AND url != ?",
-        (repo_id, listing, url),
-    )
-    conn.execute(
-        "INSERT INTO http_cache (url, repo_id, etag, last_modified, updated_at)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET repo_id = excluded.repo_id,"
+        "INSERT INTO http_cache (url, repo_id, etag, last_modified, next_url, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET repo_id = excluded.repo_id,"
         " etag = excluded.etag, last_modified = excluded.last_modified,"
-        " updated_at = excluded.updated_at",
-        (url, repo_id, etag, last_modified, now_rfc3339()),
+        " next_url = excluded.next_url, updated_at = excluded.updated_at",
+        (url, repo_id, etag, last_modified, next_url, now_rfc3339()),
+    )
+
+
+def drop_other_chains(conn: sqlite3.Connection, repo_id: int, listing: str, keep: str) -> None:
+    """Drop this repo's validators of `listing` (e.g. `/issues?`) whose URL lacks `keep` (the
+    current chain's `since=` parameter): only the current window is ever asked again, and a
+    stale chain must not grow the table."""
+    conn.execute(
+        "DELETE FROM http_cache WHERE repo_id = ? AND instr(url, ?) > 0 AND instr(url, ?) = 0",
+        (repo_id, listing, keep),
     )
 
 

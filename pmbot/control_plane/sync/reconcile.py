@@ -18,14 +18,15 @@ from pmbot.control_plane.sync.run import Run
 
 def reconcile_open(run: Run) -> int:
     """Cached open items missing from GitHub's open listing are fetched one by one:
-    410 → deleted; 301 to another repo → transferred (moved_to `owner/name#n`); 404 →
+    410 → deleted; 301 to another repo → transferred (moved_to `owner/name#n`, from the
+    followed body: GitHub's `Location` names the repo by id); 404 →
     transferred somewhere the token cannot see (moved_to unknown). An item that answers
     200 was merely closed, which the issues stream records."""
     cached = cache.open_numbers(run.conn, run.repo_id)
     if not cached:
         return 0
     run.between_pages()
-    url = ls.issues_url(run.full_name, "open", "desc", None)
+    url = ls.issues_url(run.base, "open", "desc", None)
     listed = {
         item["number"]
         for _, response, _ in run.listing(url, same, link_next, ahead=True)
@@ -43,12 +44,16 @@ def reconcile_open(run: Run) -> int:
 def _check_item(run: Run, kind: Kind, number: int) -> tuple | None:
     run.check_stop()
     try:
-        response = run.fetch_waiting(ls.issue_url(run.full_name, number))
+        response = run.fetch_waiting(ls.issue_url(run.base, number))
     except Gone:
         return (kind, number, "deleted", None)
     except NotFound:
         return (kind, number, "transferred", None)
-    home = ls.repo_path(response.url)
-    if response.redirected_from and home and home[0].lower() != run.full_name.lower():
-        return (kind, number, "transferred", f"{home[0]}#{home[1].rsplit('/', 1)[-1]}")
-    return None
+    if not response.redirected_from:
+        return None
+    # GitHub redirects a transferred issue by repository id (`/repositories/{id}/issues/{n}`):
+    # its new home is in the followed body, at no extra request.
+    home = ls.repo_path(response.data.get("repository_url", ""))
+    if home is None or home[0].lower() == run.full_name.lower():
+        return None
+    return (kind, number, "transferred", f"{home[0]}#{response.data['number']}")

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pmbot.control_plane import audit
-from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.cache import ISSUES, PRS, Kind
 from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import transaction
@@ -84,6 +83,7 @@ class Run:
     full_name: str
     context: SyncContext
     generation: int
+    base: str = ""  # the repo's API path, `/repositories/{id}` once known (`identity.py`)
     items: int = 0
     changed: int = 0
     pages: int = 0
@@ -102,11 +102,8 @@ class Run:
         return call_waiting(lambda: self.fetch(url, etag=etag), self.check_stop)
 
     def listing(self, state, url_of, advance, *, ahead: bool):
-        """The pages of one listing (`fetch_ahead.pages`), renames noted."""
-        for page_state, response, payloads in pages(
-            self.fetch, state, url_of, advance, self.check_stop, ahead=ahead
-        ):
-            yield page_state, self.note(response), payloads
+        """The pages of one listing (`fetch_ahead.pages`)."""
+        return pages(self.fetch, state, url_of, advance, self.check_stop, ahead=ahead)
 
     def check_stop(self) -> None:
         if not self.context.tick():
@@ -116,12 +113,6 @@ class Run:
         """`check_stop` unless nothing was requested yet."""
         if self.requests:
             self.check_stop()
-
-    def note(self, response: Any) -> Any:
-        """A listing answered from a new repo path (301): record the rename."""
-        if response.redirected_from:
-            note_rename(self, response)
-        return response
 
     @contextmanager
     def commit(self) -> Iterator[None]:
@@ -166,18 +157,6 @@ class Run:
 def start(conn, client, repo_id: int, settings: Settings, context: SyncContext | None) -> Run:
     generation = cache.generation(conn, repo_id)  # before anything else is read
     full_name = get_repo(conn, repo_id).full_name
-    return Run(conn, client, settings, repo_id, full_name, context or SyncContext(), generation)
-
-
-def note_rename(run: Run, response: Any) -> None:
-    """A listing answered from a new repo path (301): record `repo.renamed` once."""
-    home = ls.repo_path(response.url)
-    if home is None and response.data:
-        home = ls.repo_path(response.data[0].get("repository_url", ""))
-    if home is None or home[0] == run.full_name:
-        return
-    with run.commit():
-        run.record(
-            ev.RepoRenamed(repo_id=run.repo_id, full_name=home[0], old_full_name=run.full_name)
-        )
-    run.full_name = home[0]
+    run = Run(conn, client, settings, repo_id, full_name, context or SyncContext(), generation)
+    run.base = ls.by_name(full_name)
+    return run
