@@ -116,7 +116,7 @@ def _bench(args, fake: _Fake, tmp: Path) -> None:
         f"({result.not_modified} answered 304), {points} rate-limit points  [≤ 0.3 s, ≤ 2, 0]",
     )
 
-    for name, target in (("small/repo000", "≤ 2 requests, 0 points"),
+    for name, target in (("small/quiet", "≤ 2 requests, 0 points"),
                          ("small/window", "≤ 4 requests, 0 points")):  # fmt: skip
         repo_id = add_repo(conn, name).repo_id
         sync_repo(conn, client, repo_id, settings=settings)
