@@ -11,6 +11,7 @@ import pytest
 
 from pmbot.control_plane import operations, registry
 from pmbot.control_plane.github.protocol import GitHubError
+from pmbot.control_plane.sync import sync
 from tests import test_sync as base
 from tests.test_sync import REPO, add_items, assert_converged, cached, events_of, rows_of, run
 
@@ -200,3 +201,21 @@ def test_commits_pushed_to_a_pr_reach_the_cache_through_a_conditional_pulls_chec
     run(conn, gh, repo_id, cfg)
     assert pull_payload_updated(conn, numbers[3]) == fake.item(REPO, numbers[3]).pulls_updated
     assert_converged(conn, fake, repo_id)
+
+
+# -- item 5: reconciliation keeps what it paid for ----------------------------------------------
+
+
+def test_reconciliation_repairs_an_open_item_every_listing_missed(
+    conn, fake, clock, gh, cfg, repo_id
+):
+    numbers = add_items(fake, clock, 20)
+    run(conn, gh, repo_id, cfg)
+    clock.advance(10)
+    fake.update(REPO, numbers[4], title="changed, never listed")
+    fake.list_late(REPO, numbers[4], 100_000)  # GitHub's listings never catch up
+    clock.advance(10)
+    run(conn, gh, repo_id, cfg)
+    assert cached(conn, repo_id)[numbers[4]]["title"] != "changed, never listed"
+    assert sync.reconcile_repo(conn, gh, repo_id, settings=cfg) == 0  # nothing gone
+    assert cached(conn, repo_id)[numbers[4]]["title"] == "changed, never listed"
