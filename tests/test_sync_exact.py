@@ -219,3 +219,19 @@ def test_reconciliation_repairs_an_open_item_every_listing_missed(
     assert cached(conn, repo_id)[numbers[4]]["title"] != "changed, never listed"
     assert sync.reconcile_repo(conn, gh, repo_id, settings=cfg) == 0  # nothing gone
     assert cached(conn, repo_id)[numbers[4]]["title"] == "changed, never listed"
+
+
+def test_a_deleted_repos_name_taken_by_another_repo_is_said_and_nothing_is_touched(
+    conn, fake, clock, gh, cfg, repo_id
+):
+    add_items(fake, clock, 6)
+    run(conn, gh, repo_id, cfg)
+    before = cached(conn, repo_id)
+    fake.delete_repo(REPO)
+    fake.add_repo(REPO)  # someone else's, under the same name
+    fake.add_issue(REPO, title="not ours")
+    with pytest.raises(GitHubError) as raised:
+        run(conn, gh, repo_id, cfg)
+    assert raised.value.code == "name_reused"
+    assert "now names another GitHub repository" in str(raised.value)
+    assert cached(conn, repo_id) == before

@@ -180,6 +180,13 @@ class GitHubState:
             for item in repo.items.values():
                 self._touch(item)
 
+    def delete_repo(self, full_name: str) -> None:
+        """Delete a repo: its name and its id answer 404 (until a repo takes the name)."""
+        with self.lock:
+            del self._repos[full_name.lower()]
+            self._renamed = {k: v for k, v in self._renamed.items() if v != full_name}
+            self._changed()
+
     def truth(self, repo: str) -> dict[int, dict]:
         """number → the fields a cache keeps, for every item still listed (not deleted/moved)."""
         with self.lock:
