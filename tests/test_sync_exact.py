@@ -235,3 +235,23 @@ def test_a_deleted_repos_name_taken_by_another_repo_is_said_and_nothing_is_touch
     assert raised.value.code == "name_reused"
     assert "now names another GitHub repository" in str(raised.value)
     assert cached(conn, repo_id) == before
+
+
+def test_one_old_open_pr_does_not_make_the_import_read_every_pulls_page(
+    conn, fake, clock, gh, cfg, repo_id
+):
+    old = clock.now - timedelta(days=200)
+    old_pr = fake.add_pr(REPO, title="old open", updated_at=old, created_at=old, head_ref="old")
+    closed_at = clock.now - timedelta(days=150)  # outside the 90-day window: not cached
+    for index in range(500):
+        stamp = closed_at + timedelta(seconds=index)
+        fake.add_pr(REPO, title=f"closed {index}", state="closed", updated_at=stamp)
+    recent = add_items(fake, clock, 10, every=1)
+    run(conn, gh, repo_id, cfg)
+    pulls = [r for r in fake.requests if r.path.endswith("/pulls")]
+    # Pages 1 and 2 (no stale PR on it), at most 2 more the helper fetched ahead; then one
+    # single GET, where listing down to the old PR takes 6 pages.
+    assert len(pulls) <= 4
+    assert [r.path for r in fake.requests if r.path.endswith(f"/pulls/{old_pr}")]
+    truth = fake.truth(REPO)
+    assert_converged(conn, fake, repo_id, truth={n: truth[n] for n in (old_pr, *recent)})

@@ -262,6 +262,17 @@ def stale_details_floor(conn: sqlite3.Connection, repo_id: int) -> str | None:
     ).fetchone()[0]
 
 
+def stale_prs_below(conn: sqlite3.Connection, repo_id: int, below: str, limit: int) -> list[int]:
+    """Up to `limit` PRs (not gone) whose details are stale, updated before `below`."""
+    rows = conn.execute(
+        "SELECT pr_number FROM github_pull_requests WHERE repo_id = ? AND gone IS NULL"
+        " AND (details_updated_at IS NULL OR details_updated_at < updated_at)"
+        " AND updated_at < ? ORDER BY updated_at DESC LIMIT ?",
+        (repo_id, below, limit),
+    )
+    return [r[0] for r in rows]
+
+
 def settle_details(conn: sqlite3.Connection, repo_id: int, top: str | None) -> None:
     """After a full /pulls pass whose newest item was `top` (None: the listing was empty):
     stale PRs it did not show count as checked, so a PR missing from /pulls cannot make

@@ -82,6 +82,10 @@ def issue_url(base: str, number: int) -> str:
     return f"{base}/issues/{number}"
 
 
+def pull_url(base: str, number: int) -> str:
+    return f"{base}/pulls/{number}"
+
+
 def repo_path(url: str) -> tuple[str, str] | None:
     """(`owner/name`, rest of the path) of a `/repos/owner/name/...` URL, else None."""
     parts = urlsplit(url).path.split("/")

@@ -51,7 +51,8 @@ Design (ARCHITECTURE.md "Sync semantics"; the pure rules are in `listing.py`):
 - PR details: `/pulls?state=all&sort=updated&direction=desc`, listed when the issues
   stream left PRs with stale details, down to the oldest of them; otherwise page 1 is asked
   conditionally on every poll (a change only /pulls sees), and a 200 is listed down to
-  the previous pass's newest item.
+  the previous pass's newest item. A few stale PRs left below a page that held none are
+  fetched singly instead of listing down to them.
 - A stored `Link` that GitHub refuses with 422 on resume (an expired `after=` cursor)
   restarts that listing once from its first page.
 - Limits: a close or delete inside a >100-item same-second burst while the keyset listing
@@ -87,6 +88,7 @@ from pmbot.shared.settings import Settings
 __all__ = ["SyncContext", "SyncProgress", "SyncResult", "record_failure", "sync_repo"]
 
 MAX_PASSES = 3  # a pass that moved the cursor is followed by one that primes the next URL
+SINGLE_PR_GETS = 10  # stale PRs below a page of no stale ones: fetched singly if this few
 FAILURE_MESSAGES = {
     "not_found": "repository not found or token lacks access",
     "unauthorized": "token missing or invalid",
@@ -378,6 +380,34 @@ def _sync_prs(run: Run, state: ResumeState | None) -> None:
         run.page_done(PRS, len(response.data), written)
         if following is None:
             return
+        if not written and _fetch_stragglers(run, response.data[-1]["updated_at"], top):
+            return
+
+
+def _fetch_stragglers(run: Run, below: str, top: str | None) -> bool:
+    """After a /pulls page that held no stale cached PR, the few stale PRs left below it (an
+    old open PR under pages of closed ones the cache does not keep) are fetched one by one
+    instead of listing down to them, so the depth follows what changed. False (keep
+    listing) when more than SINGLE_PR_GETS are left."""
+    numbers = cache.stale_prs_below(run.conn, run.repo_id, below, SINGLE_PR_GETS + 1)
+    if len(numbers) > SINGLE_PR_GETS:
+        return False
+    pulls = []
+    for number in numbers:
+        run.check_stop()
+        try:
+            pulls.append(run.fetch_waiting(ls.pull_url(run.base, number)).data)
+        except NotFound:
+            continue  # settled below as checked, like a PR the listing did not show
+    with run.commit():
+        written = cache.apply_pull_details(run.conn, run.repo_id, pulls)
+        cache.settle_details(run.conn, run.repo_id, top)
+        old = run.cursor(PRS)
+        cursor = top if top is not None and (old is None or top > old) else None
+        _save_resume(run, PRS, None)
+        _record_page(run, PRS, len(pulls), written, {}, cursor)
+    run.page_done(PRS, len(pulls), written)
+    return True
 
 
 def _pulls_check(run: Run) -> str | None:
