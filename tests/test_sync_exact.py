@@ -255,3 +255,18 @@ def test_one_old_open_pr_does_not_make_the_import_read_every_pulls_page(
     assert [r.path for r in fake.requests if r.path.endswith(f"/pulls/{old_pr}")]
     truth = fake.truth(REPO)
     assert_converged(conn, fake, repo_id, truth={n: truth[n] for n in (old_pr, *recent)})
+
+
+def test_a_close_inside_a_backlog_burst_cannot_hide_a_neighbour(
+    conn, fake, clock, gh, cfg, repo_id
+):
+    old = clock.now - timedelta(days=150)
+    burst = [
+        fake.add_issue(REPO, title=f"old burst {index}", updated_at=old, created_at=old)
+        for index in range(260)
+    ]
+    # After the backlog's second query (page 1 of `since` = the burst's second − 1 s) is
+    # served, an item it showed is closed: the next `Link` page shifts by one.
+    base.mutate_on(fake, 2, lambda: fake.close(REPO, burst[5]))
+    run(conn, gh, repo_id, cfg)
+    assert_converged(conn, fake, repo_id)

@@ -41,13 +41,17 @@ class ResumeState:
     window_start: str | None = None
     floor: str | None = None
     top: str | None = None
+    bursts: tuple[str, ...] | None = None  # backlog seconds paged through by `Link`
 
     def to_json(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value is not None}
 
     @classmethod
     def from_json(cls, stored: dict[str, Any] | None) -> ResumeState | None:
-        return None if stored is None else cls(**stored)
+        if stored is None:
+            return None
+        bursts = stored.get("bursts")
+        return cls(**{**stored, "bursts": tuple(bursts) if bursts else None})
 
     def at(self, next_url: str | None) -> ResumeState:
         return replace(self, next_url=next_url)
@@ -138,7 +142,18 @@ def backlog_next(state: ResumeState, response: Any) -> ResumeState | None:
     since = shift(items[-1]["updated_at"], -1)
     if state.since is None or since > state.since:
         return replace(state, since=since, next_url=None)
-    return state.at(response.next_url)  # a same-second burst: page through it
+    # A same-second burst: page through it, and remember it for `burst_relists`.
+    seconds = state.bursts or ()
+    if items[-1]["updated_at"] not in seconds:
+        seconds = (*seconds, items[-1]["updated_at"])
+    return replace(state, next_url=response.next_url, bursts=seconds)
+
+
+def burst_url(base: str, second: str) -> str:
+    """The backlog's listing from just before a same-second burst, to page through it again
+    once the backlog is done: a close inside it while it was paged can have hidden one item
+    (the offset shift), which this second reading finds."""
+    return issues_url(base, "open", "asc", shift(second, -1))
 
 
 def window_start(response: Any, closed_days: int) -> str:

@@ -56,8 +56,9 @@ Design (ARCHITECTURE.md "Sync semantics"; the pure rules are in `listing.py`):
 - A stored `Link` that GitHub refuses with 422 on resume (an expired `after=` cursor)
   restarts that listing once from its first page.
 - Limits: a close or delete inside a >100-item same-second burst while the keyset listing
-  follows `Link` through it can hide one other item of that burst from the import until it
-  next changes. Staleness is bounded: a pass never stops early, and every poll re-validates
+  follows `Link` through it can hide one other item of that burst, so each such burst is
+  paged through once more at the backlog's end (`_relist_burst`; not resumable).
+  Staleness is bounded: a pass never stops early, and every poll re-validates
   the whole overlap window (a chain of conditional requests, one stored validator and
   `Link` next per page), so a late arrival listed within the overlap of the cursor is
   cached at the next poll.
@@ -303,8 +304,25 @@ def _import_backlog(run: Run, state: ResumeState) -> ResumeState:
             _commit_issues_page(run, write, len(response.data), resume, None, None)
         run.page_done(ISSUES, len(response.data), write.changed)
         if following is None:
+            for second in page_state.bursts or ():
+                _relist_burst(run, second)
             return resume
     raise AssertionError("unreachable: the last backlog page returns")
+
+
+def _relist_burst(run: Run, second: str) -> None:
+    """Page once more through a same-second burst the backlog followed `Link` through
+    (`listing.burst_url`), upserting what it shows; not resumable (a crash skips it)."""
+    url: str | None = ls.burst_url(run.base, second)
+    while url is not None:
+        run.check_stop()
+        response = run.fetch_waiting(url)
+        with run.commit():
+            write = cache.upsert_issue_page(run.conn, run.repo_id, response.data)
+            _record_page(run, ISSUES, len(response.data), write.changed, write.delta, None)
+        run.page_done(ISSUES, len(response.data), write.changed)
+        items = response.data
+        url = response.next_url if items and items[-1]["updated_at"] <= second else None
 
 
 def _commit_issues_page(
