@@ -2,7 +2,9 @@
 
 `python bench/sync_fake.py ISSUES PRS SMALL_REPOS` loads tests.fake_github's benchmark repo
 (`bench/big`, the same loader as `python -m tests.fake_github --bench-issues …`,
-prerendered) plus SMALL_REPOS repos of 20 issues, prints `{"base_url", "token"}`, then obeys
+prerendered) plus SMALL_REPOS repos of 20 issues, `small/window` (250 issues, all inside the
+sync's overlap window) and `small/quiet` (20 items, 5 of them PRs), prints
+`{"base_url", "token"}`, then obeys
 one command per stdin line: `edit N` comments on N random bench/big items and answers `ok`.
 """
 
@@ -25,6 +27,13 @@ def main() -> int:
         fake.add_repo(name)
         for number in range(20):
             fake.add_issue(name, title=f"small issue {number}")
+    fake.add_repo("small/quiet")
+    for number in range(20):
+        add = fake.add_pr if number % 4 == 0 else fake.add_issue
+        add("small/quiet", title=f"quiet item {number}")
+    fake.add_repo("small/window")
+    for number in range(250):
+        fake.add_issue("small/window", title=f"window issue {number}")
     fake.start()
     fake.routes.prerender()
     print(json.dumps({"base_url": fake.base_url, "token": fake.token}), flush=True)

@@ -62,7 +62,7 @@ def test_reset_drops_only_the_given_repos_rows(conn):
     one, two = (operations.add_repo(conn, f"octo/{n}").repo_id for n in ("one", "two"))
     for repo_id in (one, two):
         insert_cached_item(conn, repo_id, 1)
-        store.save_validator(conn, repo_id, f"/repos/octo/{repo_id}/issues?a=1", '"e"', None)
+        store.save_validator(conn, repo_id, f"/repositories/{repo_id}/issues?a=1", '"e"', None)
 
     store.reset_cache(conn, [one])
 

@@ -84,7 +84,8 @@ def test_listing_pages_carry_next_and_last_links(fake):
     rels = links(headers)
     assert rels["next"].endswith("per_page=100&page=2")
     assert rels["last"].endswith("per_page=100&page=3")
-    assert rels["next"].startswith(fake.base_url + f"/repos/{REPO}/issues?")
+    repo_id = fake.resolve(REPO).id  # GitHub's Link headers name the repo by its id
+    assert rels["next"].startswith(fake.base_url + f"/repositories/{repo_id}/issues?")
 
 
 def test_single_page_listing_has_no_link_header(fake):
@@ -214,7 +215,11 @@ def test_transferred_item_answers_301_to_its_new_home(fake):
     new_number = fake.transfer_item(REPO, number, "acme/other")
     status, headers, _ = get(fake, f"/repos/{REPO}/issues/{number}")
     assert status == 301
-    assert headers["location"] == f"{fake.base_url}/repos/acme/other/issues/{new_number}"
+    other_id = fake.resolve("acme/other").id
+    assert headers["location"] == f"{fake.base_url}/repositories/{other_id}/issues/{new_number}"
+    moved = json.loads(get(fake, headers["location"])[2])
+    assert moved["repository_url"] == f"{fake.base_url}/repos/acme/other"
+    assert moved["number"] == new_number
     assert fake.truth(REPO) == {} and list(fake.truth("acme/other")) == [new_number]
 
 
@@ -223,9 +228,24 @@ def test_renamed_repo_redirects_every_old_path(fake):
     fake.rename_repo(REPO, "acme/gizmos")
     status, headers, _ = get(fake, f"/repos/{REPO}/issues?state=all")
     assert status == 301
-    assert headers["location"] == f"{fake.base_url}/repos/acme/gizmos/issues?state=all"
+    repo_id = fake.resolve("acme/gizmos").id
+    assert headers["location"] == f"{fake.base_url}/repositories/{repo_id}/issues?state=all"
     doc = json.loads(get(fake, headers["location"])[2])[0]
     assert doc["repository_url"] == f"{fake.base_url}/repos/acme/gizmos"
+    assert json.loads(get(fake, f"/repositories/{repo_id}")[2])["full_name"] == "acme/gizmos"
+
+
+def test_a_new_repo_under_a_renamed_repos_old_name_takes_the_name_over(fake):
+    (old,) = add_issues(fake, 1)
+    renamed_id = fake.resolve(REPO).id
+    fake.rename_repo(REPO, "acme/gizmos")
+    fake.add_repo(REPO)
+    fake.add_issue(REPO, title="someone else's")
+    status, _, body = get(fake, f"/repos/{REPO}/issues")  # no redirect any more
+    assert status == 200 and [i["title"] for i in json.loads(body)] == ["someone else's"]
+    assert json.loads(get(fake, f"/repos/{REPO}")[2])["id"] != renamed_id
+    by_id = json.loads(get(fake, f"/repositories/{renamed_id}/issues")[2])
+    assert [i["number"] for i in by_id] == [old]
 
 
 def test_unknown_repo_and_issue_answer_404(fake):
@@ -489,3 +509,25 @@ def test_clone_urls_point_at_the_html_host_the_fake_was_given():
         server.add_repo("acme/x")
         doc = json.loads(get(server, "/repos/acme/x")[2])
     assert doc["clone_url"] == "http://127.0.0.1:9/acme/x.git"
+
+
+def test_an_item_listed_late_appears_behind_newer_items_once_its_lag_is_over(fake, clock):
+    late, *_ = add_issues(fake, 3)
+    clock.advance(5)
+    fake.update(REPO, late, title="changed")
+    fake.list_late(REPO, late, 20)
+    query = f"/repos/{REPO}/issues?sort=updated&direction=desc"
+    assert late not in [i["number"] for i in json.loads(get(fake, query)[2])]
+    assert json.loads(get(fake, f"/repos/{REPO}/issues/{late}")[2])["title"] == "changed"
+    clock.advance(20)
+    assert [i["number"] for i in json.loads(get(fake, query)[2])][-1] == late  # behind newer
+
+
+def test_pushed_commits_move_a_pr_in_pulls_but_not_in_issues(fake, clock):
+    pr = fake.add_pr(REPO, title="topic")
+    issue = fake.add_issue(REPO, title="newer")
+    clock.advance(30)
+    fake.push_commits(REPO, pr)
+    pulls = json.loads(get(fake, f"/repos/{REPO}/pulls?state=all&sort=updated&direction=desc")[2])
+    issues = {i["number"]: i for i in json.loads(get(fake, f"/repos/{REPO}/issues")[2])}
+    assert pulls[0]["updated_at"] > issues[pr]["updated_at"] == issues[issue]["updated_at"]

@@ -328,7 +328,8 @@ def test_renamed_repo_is_followed_and_reported(fake, client):
     fake.rename_repo(REPO, "acme/gizmos")
     response = client.get(f"/repos/{REPO}")
     assert response.data["full_name"] == "acme/gizmos"
-    assert response.url == f"{fake.base_url}/repos/acme/gizmos"
+    # GitHub redirects by repository id, not to the new name.
+    assert response.url == f"{fake.base_url}/repositories/{response.data['id']}"
     assert response.redirected_from == f"{fake.base_url}/repos/{REPO}"
     assert [r.has_auth for r in fake.requests] == [True, True]
 
@@ -338,7 +339,13 @@ def test_transferred_issue_is_followed_and_reported(fake, client):
     (number,) = add_issues(fake, 1)
     new_number = fake.transfer_item(REPO, number, "acme/other")
     response = client.get(f"/repos/{REPO}/issues/{number}")
-    assert response.url.endswith(f"/repos/acme/other/issues/{new_number}")
+    assert response.url.endswith(
+        f"/repositories/{fake.resolve('acme/other').id}/issues/{new_number}"
+    )
+    assert (response.data["number"], response.data["repository_url"]) == (
+        new_number,
+        f"{fake.base_url}/repos/acme/other",
+    )  # the new home is in the body
     assert response.redirected_from.endswith(f"/repos/{REPO}/issues/{number}")
 
 

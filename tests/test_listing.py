@@ -73,8 +73,9 @@ def test_pulls_stop_below_the_oldest_stale_pr_and_remember_the_first_top():
 
 
 def test_urls():
-    assert ls.issues_url("o/r", "open", "asc", None) == (
+    assert ls.issues_url(ls.by_name("o/r"), "open", "asc", None) == (
         "/repos/o/r/issues?state=open&sort=updated&direction=asc&per_page=100"
     )
+    assert ls.pulls_url(ls.by_id(7)).startswith("/repositories/7/pulls?state=all&")
     assert ls.repo_path("https://api.github.com/repos/o/r/issues/3") == ("o/r", "issues/3")
     assert ls.repo_path("https://api.github.com/user") is None

@@ -167,7 +167,7 @@ def test_empty_state_and_add_repo_imports_with_progress(ui, server, github):
     expect(page.locator(".empty-state")).to_have_text("No repos yet — add owner/name above.")
     ui.screenshot("01-repos-empty")
     # Slow the first listing pages down so the import is visible while it runs.
-    github.inject(delay=1.0, times=3, path=f"/repos/{REPO}/issues")
+    github.inject(delay=1.0, times=3, path="/issues")  # the sync reads the repo by its id
     page.get_by_label("Repository (owner/name or a github.com URL)").fill(REPO)
     page.get_by_role("button", name="Add repo").click()
     expect(page.locator(".add-repo-form .form-status")).to_contain_text(f"Added {REPO}")

@@ -503,7 +503,7 @@ def test_progress_line_on_a_terminal_shows_items_pages_requests_and_rate_limit(
     line.finish()
     updates = stream.getvalue().split("\r")
     assert re.fullmatch(
-        rf"{REPO}: 10 items, 1 pages, 1 requests, rate limit left 4999\x1b\[K", updates[1]
+        rf"{REPO}: 10 items, 1 pages, 2 requests, rate limit left 4998\x1b\[K", updates[1]
     )
     assert updates[-1] == "\x1b[K"  # the line is cleared before the summary
 

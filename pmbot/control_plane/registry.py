@@ -200,6 +200,20 @@ def find_repo(
     return Repo(**dict(row)) if row else None
 
 
+def github_id(conn: sqlite3.Connection, repo_id: int) -> int | None:
+    """GitHub's numeric id of the repo, once its first sync recorded `repo.identified`."""
+    row = conn.execute("SELECT github_id FROM repos WHERE repo_id = ?", (repo_id,)).fetchone()
+    return row[0] if row else None
+
+
+def find_by_github_id(conn: sqlite3.Connection, workspace_id: int, github_id: int) -> Repo | None:
+    row = conn.execute(
+        f"SELECT {_REPO_COLUMNS} FROM repos WHERE workspace_id = ? AND github_id = ?",
+        (workspace_id, github_id),
+    ).fetchone()
+    return Repo(**dict(row)) if row else None
+
+
 def list_repos(conn: sqlite3.Connection, workspace_id: int = DEFAULT_WORKSPACE_ID) -> list[Repo]:
     rows = conn.execute(
         f"SELECT {_REPO_COLUMNS} FROM repos WHERE workspace_id = ?"

@@ -68,6 +68,7 @@ class Item:
     merged_at: str | None = None
     head_ref: str | None = None
     base_ref: str | None = None
+    pull_updated_at: str | None = None  # a change only /pulls shows (`push_commits`)
     gone: str | None = None  # "deleted" | "transferred"
     moved_to: tuple[str, int] | None = None
     revision: int = 0  # bumped on every change; keys the rendered-payload cache
@@ -75,6 +76,11 @@ class Item:
     @property
     def is_pr(self) -> bool:
         return self.kind == "pr"
+
+    @property
+    def pulls_updated(self) -> str:
+        """`updated_at` as /pulls shows it: some PR changes move only this one."""
+        return max(self.updated_at, self.pull_updated_at or self.updated_at)
 
     def truth(self) -> dict:
         """The fields a cache should hold for this item."""

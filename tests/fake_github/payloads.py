@@ -133,7 +133,10 @@ class Payloads:
         cached = self._rendered.get((item.id, view))
         if cached and cached[0] == item.revision:
             return cached[1]
-        body = self._templates_for(repo)[view].render(self._values(repo, item)).encode()
+        values = self._values(repo, item)
+        if view.startswith("pull_"):
+            values["updated_at"] = dumps(item.pulls_updated)
+        body = self._templates_for(repo)[view].render(values).encode()
         self._rendered[(item.id, view)] = (item.revision, body)
         return body
 

@@ -1,9 +1,11 @@
 """The fake's endpoints: a request path and query in, a `Reply` out (no sockets here).
 
-Covers what pmbot calls: /repos/{o}/{r} (also by id: /repositories/{id}/...), its /issues
-and /pulls listings and single items, /user, /user/repos, /orgs/{org}/repos and /rate_limit.
-A renamed repo answers 301 for every path under its old name; a deleted item 410; a
-transferred one 301 to its new home.
+Covers what pmbot calls: /repos/{o}/{r}, its /issues and /pulls listings and single items,
+/user, /user/repos, /orgs/{org}/repos and /rate_limit. Like GitHub, every repo path also
+answers by numeric id (`/repositories/{id}/...`), and redirects and `Link` headers use that
+form: a renamed repo answers 301 to `/repositories/{id}/...` for every path under its old name
+(until someone creates a repo under that name, which then answers instead); a deleted item
+410; a transferred one 301 to `/repositories/{new_repo_id}/issues/{new_number}`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from tests.fake_github.state import GitHubState, QueryError
 
 DOCS = "https://docs.github.com/rest"
 _REPO_PATH = re.compile(r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)(?P<rest>/.*)?")
-_BY_ID_PATH = re.compile(r"/repositories/(?P<id>\d+)(?P<rest>/.*)?")
+_ID_PATH = re.compile(r"/repositories/(?P<id>\d+)(?P<rest>/.*)?")
 _ITEM_PATH = re.compile(r"/(?P<kind>issues|pulls)(?:/(?P<number>\d+))?")
 
 
@@ -94,24 +96,16 @@ class Routes:
             repos = self.state.repos(owner=match[1].lower())
             return self._repo_list(repos, path, query) if repos else error_reply(404)
         if match := _REPO_PATH.fullmatch(path):
-            return self._repo_tree(match, query)
-        if match := _BY_ID_PATH.fullmatch(path):
-            return self._by_id(int(match["id"]), match["rest"] or "", query)
+            found = self.state.resolve(f"{match['owner']}/{match['name']}")
+            return self._repo_tree(found, match["rest"] or "", query)
+        if match := _ID_PATH.fullmatch(path):
+            found = self.state.repo_by_id(int(match["id"]))
+            return self._repo_tree(found, match["rest"] or "", query)
         return error_reply(404)
 
-    def _by_id(self, repo_id: int, rest: str, query: dict[str, str]) -> Reply:
-        """`/repositories/{id}/...`: GitHub's id form of every repo path (it survives renames)."""
-        repo = self.state.repo_by_id(repo_id)
-        if repo is None:
-            return error_reply(404)
-        owner, _, name = repo.full_name.partition("/")
-        return self._repo_tree(_REPO_PATH.fullmatch(f"/repos/{owner}/{name}{rest}"), query)
-
-    def _repo_tree(self, match: re.Match, query: dict[str, str]) -> Reply:
-        found = self.state.resolve(f"{match['owner']}/{match['name']}")
-        rest = match["rest"] or ""
-        if isinstance(found, str):
-            return self._moved(f"/repos/{found}{rest}", query)
+    def _repo_tree(self, found: Repo | str | None, rest: str, query: dict[str, str]) -> Reply:
+        if isinstance(found, str):  # renamed: GitHub redirects by repository id
+            return self._moved(f"/repositories/{self.state.resolve(found).id}{rest}", query)
         if found is None:
             return error_reply(404)
         if not rest:
@@ -135,7 +129,7 @@ class Routes:
             cursor_after_page=self.config.cursor_after_page,
         )
         body = b"[" + b",".join(render(repo, i) for i in items[page.start : page.stop]) + b"]"
-        link = link_header(self.payloads.api_base, f"/repos/{repo.full_name}{rest}", query, page)
+        link = link_header(self.payloads.api_base, f"/repositories/{repo.id}{rest}", query, page)
         return Reply(200, body, {"Link": link} if link else {}, listing=True)
 
     def _single_item(self, repo: Repo, kind: str, number: int) -> Reply:
@@ -151,7 +145,9 @@ class Routes:
         if item.moved_to is None:
             return error_reply(410, "This issue was deleted")
         new_repo, new_number = item.moved_to
-        return self._moved(f"/repos/{new_repo}/issues/{new_number}", {})
+        return self._moved(
+            f"/repositories/{self.state.resolve(new_repo).id}/issues/{new_number}", {}
+        )
 
     def _repo_list(self, repos: list[Repo], path: str, query: dict[str, str]) -> Reply:
         keys = [(index,) for index in range(len(repos))]

@@ -14,7 +14,7 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tests.fake_github.model import PR_ONLY_FIELDS, Item, Repo, epoch, iso
 
@@ -61,6 +61,7 @@ class GitHubState:
         self._repos: dict[str, Repo] = {}
         self._renamed: dict[str, str] = {}
         self._ids = {"repo": 1000, "issue": 10_000_000, "pr": 50_000_000}
+        self._lagging: dict[int, tuple[Item, datetime]] = {}  # item id → (item, listed from)
         self._listings: OrderedDict[tuple, tuple[int, list[Item], list[tuple]]] = OrderedDict()
 
     # -- test-facing mutations -------------------------------------------------------------
@@ -124,6 +125,25 @@ class GitHubState:
         extra = {"merged_at": moment} if merged else {}
         self.update(repo, number, state="closed", closed_at=moment, updated_at=moment, **extra)
 
+    def push_commits(self, repo: str, number: int) -> None:
+        """Push to a PR's head branch: GitHub moves the PR's `updated_at` in /pulls but not the
+        issue's (reported), so only the /pulls listing sees the change."""
+        with self.lock:
+            item = self._live_item(repo, number)
+            if not item.is_pr:
+                raise KeyError(f"{repo}#{number} is not a pull request")
+            item.pull_updated_at = self._now()
+            self._touch(item)
+
+    def list_late(self, repo: str, number: int, seconds: float) -> None:
+        """Eventual consistency: listings leave the item out for `seconds` of the clock (it
+        changed, but GitHub's listing has not caught up), then show it, wherever its
+        `updated_at` sorts it (behind newer items). A single GET sees it at once."""
+        with self.lock:
+            item = self._live_item(repo, number)
+            self._lagging[item.id] = (item, self.clock() + timedelta(seconds=seconds))
+            self._changed()
+
     def delete_item(self, repo: str, number: int) -> None:
         """Listings drop it; GET of the single item answers 410 Gone."""
         with self.lock:
@@ -149,7 +169,8 @@ class GitHubState:
             return copy.number
 
     def rename_repo(self, old: str, new: str) -> None:
-        """Rename a repo; every path under the old name answers 301 to the new one."""
+        """Rename a repo; every path under the old name answers 301 to `/repositories/{id}/...`
+        until a repo is added under the old name (`add_repo`), which GitHub then serves."""
         with self.lock:
             repo = self._repos.pop(old.lower())
             repo.full_name = new
@@ -158,6 +179,13 @@ class GitHubState:
             self._renamed[old.lower()] = new
             for item in repo.items.values():
                 self._touch(item)
+
+    def delete_repo(self, full_name: str) -> None:
+        """Delete a repo: its name and its id answer 404 (until a repo takes the name)."""
+        with self.lock:
+            del self._repos[full_name.lower()]
+            self._renamed = {k: v for k, v in self._renamed.items() if v != full_name}
+            self._changed()
 
     def truth(self, repo: str) -> dict[int, dict]:
         """number → the fields a cache keeps, for every item still listed (not deleted/moved)."""
@@ -191,7 +219,16 @@ class GitHubState:
         """The items of an /issues or /pulls listing and their ascending sort keys."""
         params = _listing_params(endpoint, query)
         with self.lock:
-            return self._memo((repo.id, endpoint, params, since_inclusive), repo)
+            hidden = self._hidden()
+            return self._memo((repo.id, endpoint, params, since_inclusive, hidden), repo)
+
+    def _hidden(self) -> frozenset[int]:
+        """Ids of the items listings do not show yet (`list_late`)."""
+        now = self.clock()
+        for item_id, (_, until) in list(self._lagging.items()):
+            if until <= now:
+                del self._lagging[item_id]
+        return frozenset(self._lagging)
 
     def _memo(self, key: tuple, repo: Repo) -> tuple[list[Item], list[tuple]]:
         """Listings are memoised per state version: paging one query costs one sort."""
@@ -205,10 +242,11 @@ class GitHubState:
         return items, keys
 
     def _compute(self, key: tuple, repo: Repo) -> tuple[list[Item], list[tuple]]:
-        _, endpoint, (state, sort, direction, since), inclusive = key
+        _, endpoint, (state, sort, direction, since), inclusive, hidden = key
         if since is None:
-            return _sorted_listing(repo, endpoint, state, sort, direction)
-        items, keys = self._memo((repo.id, endpoint, (state, sort, direction, None), None), repo)
+            return _sorted_listing(repo, endpoint, state, sort, direction, hidden)
+        everything = (repo.id, endpoint, (state, sort, direction, None), None, hidden)
+        items, keys = self._memo(everything, repo)
         bound = _since_epoch(since)
         if sort == "updated":  # a since-query per page (sync design a) must stay cheap
             start, stop = _updated_range(keys, bound, inclusive, direction)
@@ -320,12 +358,18 @@ def _listing_params(endpoint: str, query: dict[str, str]) -> tuple[str, str, str
     return state, sort, direction, since
 
 
-def _sorted_listing(repo: Repo, endpoint: str, state: str, sort: str, direction: str):
-    items = [i for i in repo.live_items() if endpoint == "issues" or i.is_pr]
+def _sorted_listing(
+    repo: Repo, endpoint: str, state: str, sort: str, direction: str, hidden: frozenset[int]
+):
+    items = [
+        i for i in repo.live_items() if (endpoint == "issues" or i.is_pr) and i.id not in hidden
+    ]
     if state != "all":
         items = [i for i in items if i.state == state]
     sign = 1 if direction == "asc" else -1
     value = _SORT_VALUES[sort]
+    if endpoint == "pulls" and sort == "updated":
+        value = lambda item: epoch(item.pulls_updated)  # noqa: E731
     keyed = sorted(((sign * value(i), sign * i.number), i) for i in items)
     return [i for _, i in keyed], [k for k, _ in keyed]
 

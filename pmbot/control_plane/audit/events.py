@@ -103,6 +103,17 @@ class RepoRemoved(AuditEvent):
 
 @event_type
 @dataclass(frozen=True, kw_only=True)
+class RepoIdentified(AuditEvent):
+    """GitHub's numeric id of the repo, learnt at its first sync: its identity from then on."""
+
+    type = "repo.identified"
+    repo_id: int
+    github_id: int
+    full_name: str
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
 class RepoRenamed(AuditEvent):
     type = "repo.renamed"
     repo_id: int

@@ -20,6 +20,7 @@ from pmbot.control_plane.audit.events import (
     AuditEvent,
     CacheReset,
     RepoAdded,
+    RepoIdentified,
     RepoRemoved,
     RepoRenamed,
     SyncCompleted,
@@ -87,6 +88,11 @@ def _repo_added(conn: sqlite3.Connection, e: RepoAdded) -> None:
 def _repo_removed(conn: sqlite3.Connection, e: RepoRemoved) -> None:
     for table in _REPO_TABLES:
         conn.execute(f"DELETE FROM {table} WHERE repo_id = ?", (e.repo_id,))
+
+
+@_applies(RepoIdentified)
+def _repo_identified(conn: sqlite3.Connection, e: RepoIdentified) -> None:
+    conn.execute("UPDATE repos SET github_id = ? WHERE repo_id = ?", (e.github_id, e.repo_id))
 
 
 @_applies(RepoRenamed)

@@ -2,7 +2,9 @@
 
 Owns `github_issues`, `github_pull_requests`, the `cache_search` full-text
 index and its per-repo `cache_search_repos` slots, the `http_cache`
-validators and the `sync_resume` rows. Cached payloads
+validators, the `sync_resume` rows and each repo's `cache_generation` (bumped by
+a reset: a sync that started before it must not write after it, see
+`sync/run.py`). Cached payloads
 are data, not events: callers record the audit event that says a page was
 committed, in the same transaction as these writes.
 
@@ -288,6 +290,17 @@ def stale_details_floor(conn: sqlite3.Connection, repo_id: int) -> str | None:
     ).fetchone()[0]
 
 
+def stale_prs_below(conn: sqlite3.Connection, repo_id: int, below: str, limit: int) -> list[int]:
+    """Up to `limit` PRs (not gone) whose details are stale, updated before `below`."""
+    rows = conn.execute(
+        "SELECT pr_number FROM github_pull_requests WHERE repo_id = ? AND gone IS NULL"
+        " AND (details_updated_at IS NULL OR details_updated_at < updated_at)"
+        " AND updated_at < ? ORDER BY updated_at DESC LIMIT ?",
+        (repo_id, below, limit),
+    )
+    return [r[0] for r in rows]
+
+
 def settle_details(conn: sqlite3.Connection, repo_id: int, top: str | None) -> None:
     """After a full /pulls pass whose newest item was `top` (None: the listing was empty):
     stale PRs it did not show count as checked, so a PR missing from /pulls cannot make
@@ -340,27 +353,38 @@ def mark_gone(
 # -- conditional-request validators ----------------------------------------------------------
 
 
-def get_etag(conn: sqlite3.Connection, url: str) -> str | None:
-    row = conn.execute("SELECT etag FROM http_cache WHERE url = ?", (url,)).fetchone()
-    return row[0] if row else None
+def get_validator(conn: sqlite3.Connection, url: str) -> tuple[str | None, str | None]:
+    """(ETag, the page's `Link` next URL) stored for `url`; (None, None) if none."""
+    row = conn.execute("SELECT etag, next_url FROM http_cache WHERE url = ?", (url,)).fetchone()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def save_validator(
-    conn: sqlite3.Connection, repo_id: int, url: str, etag: str | None, last_modified: str | None
+    conn: sqlite3.Connection,
+    repo_id: int,
+    url: str,
+    etag: str | None,
+    last_modified: str | None,
+    next_url: str | None = None,
 ) -> None:
-    """Keep the validator of `url`, dropping this repo's others of the same listing: only the
-    current refresh URL is ever asked again, and a stale one must not grow the table."""
-    listing = url.split("?", 1)[0] + "?%"
+    """Keep the validator of one page of a listing, with the page's `Link` next URL (a 304
+    has no `Link`, so a chain of 304s follows the stored one)."""
     conn.execute(
-        "DELETE FROM http_cache WHERE repo_id = ? AND url LIKE ? AND url != ?",
-        (repo_id, listing, url),
-    )
-    conn.execute(
-        "INSERT INTO http_cache (url, repo_id, etag, last_modified, updated_at)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET repo_id = excluded.repo_id,"
+        "INSERT INTO http_cache (url, repo_id, etag, last_modified, next_url, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET repo_id = excluded.repo_id,"
         " etag = excluded.etag, last_modified = excluded.last_modified,"
-        " updated_at = excluded.updated_at",
-        (url, repo_id, etag, last_modified, now_rfc3339()),
+        " next_url = excluded.next_url, updated_at = excluded.updated_at",
+        (url, repo_id, etag, last_modified, next_url, now_rfc3339()),
+    )
+
+
+def drop_other_chains(conn: sqlite3.Connection, repo_id: int, listing: str, keep: str) -> None:
+    """Drop this repo's validators of `listing` (e.g. `/issues?`) whose URL lacks `keep` (the
+    current chain's `since=` parameter): only the current window is ever asked again, and a
+    stale chain must not grow the table."""
+    conn.execute(
+        "DELETE FROM http_cache WHERE repo_id = ? AND instr(url, ?) > 0 AND instr(url, ?) = 0",
+        (repo_id, listing, keep),
     )
 
 
@@ -392,11 +416,25 @@ def save_resume(conn: sqlite3.Connection, repo_id: int, stream: str, state: dict
 def reset_cache(conn: sqlite3.Connection, repo_ids: Iterable[int]) -> None:
     """Drop every cached row, search entry, validator and resume row of these repos.
 
-    Runs in the caller's transaction; the caller records `cache.reset` with it.
+    Runs in the caller's transaction; the caller records `cache.reset` with it. The repo's
+    generation moves on, which fences off any sync that is running (`generation`).
     """
     for repo_id in repo_ids:
+        conn.execute(
+            "INSERT INTO cache_generation (repo_id, generation) VALUES (?, 1)"
+            " ON CONFLICT (repo_id) DO UPDATE SET generation = generation + 1",
+            (repo_id,),
+        )
         for table in (ISSUES.table, PRS.table, "http_cache", "sync_resume"):
             conn.execute(f"DELETE FROM {table} WHERE repo_id = ?", (repo_id,))
         rowids = search_rowids(conn, repo_id)
         conn.execute("DELETE FROM cache_search WHERE rowid BETWEEN ? AND ?", rowids)
         conn.execute("DELETE FROM cache_search_repos WHERE repo_id = ?", (repo_id,))
+
+
+def generation(conn: sqlite3.Connection, repo_id: int) -> int:
+    """How many times the repo's cache was reset: a sync writes only while it is unchanged."""
+    row = conn.execute(
+        "SELECT generation FROM cache_generation WHERE repo_id = ?", (repo_id,)
+    ).fetchone()
+    return row[0] if row else 0

@@ -41,13 +41,17 @@ class ResumeState:
     window_start: str | None = None
     floor: str | None = None
     top: str | None = None
+    bursts: tuple[str, ...] | None = None  # backlog seconds paged through by `Link`
 
     def to_json(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value is not None}
 
     @classmethod
     def from_json(cls, stored: dict[str, Any] | None) -> ResumeState | None:
-        return None if stored is None else cls(**stored)
+        if stored is None:
+            return None
+        bursts = stored.get("bursts")
+        return cls(**{**stored, "bursts": tuple(bursts) if bursts else None})
 
     def at(self, next_url: str | None) -> ResumeState:
         return replace(self, next_url=next_url)
@@ -56,20 +60,34 @@ class ResumeState:
 # -- URLs --------------------------------------------------------------------------------------
 
 
-def issues_url(full_name: str, state: str, direction: str, since: str | None) -> str:
+def by_id(github_id: int) -> str:
+    """The path of a repo by GitHub's numeric id (the form of GitHub's redirects and `Link`)."""
+    return f"/repositories/{github_id}"
+
+
+def by_name(full_name: str) -> str:
+    return f"/repos/{full_name}"
+
+
+def issues_url(base: str, state: str, direction: str, since: str | None) -> str:
+    """`base` is the repo's path (`by_id`, or `by_name` before its id is known)."""
     params = {"state": state, "sort": "updated", "direction": direction, "per_page": PER_PAGE}
     if since is not None:  # "everything" omits since (since=1970 has returned nothing)
         params["since"] = since
-    return f"/repos/{full_name}/issues?{urlencode(params)}"
+    return f"{base}/issues?{urlencode(params)}"
 
 
-def pulls_url(full_name: str) -> str:
+def pulls_url(base: str) -> str:
     params = {"state": "all", "sort": "updated", "direction": "desc", "per_page": PER_PAGE}
-    return f"/repos/{full_name}/pulls?{urlencode(params)}"
+    return f"{base}/pulls?{urlencode(params)}"
 
 
-def issue_url(full_name: str, number: int) -> str:
-    return f"/repos/{full_name}/issues/{number}"
+def issue_url(base: str, number: int) -> str:
+    return f"{base}/issues/{number}"
+
+
+def pull_url(base: str, number: int) -> str:
+    return f"{base}/pulls/{number}"
 
 
 def repo_path(url: str) -> tuple[str, str] | None:
@@ -103,19 +121,11 @@ def pass_cursor(basis: str, response: Any) -> str:
     return max(basis, top)
 
 
-def pass_done(state: ResumeState, response: Any, changed: int) -> bool:
-    """Done at the last page, or at a page that changed nothing and reaches below the
-    cursor's second: everything at or after the cursor is read, and the overlap below it
-    showed no late arrival."""
-    items = response.data
-    return not response.next_url or (not changed and items[-1]["updated_at"] < state.basis)
-
-
 # -- issues: the import's backlog ----------------------------------------------------------
 
 
-def backlog_url(full_name: str, state: ResumeState) -> str:
-    return state.next_url or issues_url(full_name, "open", "asc", state.since)
+def backlog_url(base: str, state: ResumeState) -> str:
+    return state.next_url or issues_url(base, "open", "asc", state.since)
 
 
 def with_window(state: ResumeState, response: Any, closed_days: int) -> ResumeState:
@@ -132,7 +142,18 @@ def backlog_next(state: ResumeState, response: Any) -> ResumeState | None:
     since = shift(items[-1]["updated_at"], -1)
     if state.since is None or since > state.since:
         return replace(state, since=since, next_url=None)
-    return state.at(response.next_url)  # a same-second burst: page through it
+    # A same-second burst: page through it, and remember it for `burst_relists`.
+    seconds = state.bursts or ()
+    if items[-1]["updated_at"] not in seconds:
+        seconds = (*seconds, items[-1]["updated_at"])
+    return replace(state, next_url=response.next_url, bursts=seconds)
+
+
+def burst_url(base: str, second: str) -> str:
+    """The backlog's listing from just before a same-second burst, to page through it again
+    once the backlog is done: a close inside it while it was paged can have hidden one item
+    (the offset shift), which this second reading finds."""
+    return issues_url(base, "open", "asc", shift(second, -1))
 
 
 def window_start(response: Any, closed_days: int) -> str:

@@ -4,18 +4,25 @@
 through the streams of `sync.py` and `reconcile.py`. Its `fetch` is the only
 method the helper threads call (no DB access); everything else runs on the
 caller's thread, where `check_stop` asks the caller's `SyncContext.tick()`.
+
+Fencing: every write of a sync goes through `Run.commit()`, which checks the
+repo's cache generation inside the transaction. A cache reset since the sync
+started bumps it, and the sync then stops (`CacheWasReset`) without writing
+anything: the reset wins, and the sync it queued is a full import.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from pmbot.control_plane import audit
-from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.cache import ISSUES, PRS, Kind
+from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import transaction
 from pmbot.control_plane.github.protocol import GitHubError, pages_left
 from pmbot.control_plane.registry import get_repo
@@ -124,6 +131,10 @@ class Stopped(Exception):
     """`tick()` returned False: unwind to `sync_repo`, which returns what was committed."""
 
 
+class CacheWasReset(Stopped):
+    """The repo's cache was reset after this sync started: it must write nothing more."""
+
+
 @dataclass
 class Run:
     """One call's connection, client, repo, context and running totals."""
@@ -134,6 +145,8 @@ class Run:
     repo_id: int
     full_name: str
     context: SyncContext
+    generation: int
+    base: str = ""  # the repo's API path, `/repositories/{id}` once known (`identity.py`)
     items: int = 0
     changed: int = 0
     pages: int = 0
@@ -153,7 +166,7 @@ class Run:
         return call_waiting(lambda: self.fetch(url, etag=etag), self.check_stop)
 
     def listing(self, state, url_of, advance, *, ahead: bool):
-        """The pages of one listing (`fetch_ahead.pages`), renames noted."""
+        """The pages of one listing (`fetch_ahead.pages`), each feeding the size estimate."""
         for page_state, response, payloads in pages(
             self.fetch, state, url_of, advance, self.check_stop, ahead=ahead
         ):
@@ -163,7 +176,7 @@ class Run:
         """The repo's `open_issues_count`, asked once when a listing will not say its size
         (0 when GitHub does not answer: the estimate then stays the listings' own)."""
         try:
-            data = self.fetch(f"/repos/{self.full_name}").data
+            data = self.fetch(self.base).data
         except GitHubError:
             return 0
         count = data.get("open_issues_count") if isinstance(data, dict) else None
@@ -179,14 +192,20 @@ class Run:
             self.check_stop()
 
     def note(self, response: Any) -> Any:
-        """A listing page: feed the size estimate; answered from a new repo path (301):
-        record the rename."""
+        """A listing page: feed the size estimate (asking the repo's open count once if
+        the listing will not say its size)."""
         self.size.see(response)
         if self.size.needs_open_count and self.size.open_count is None:
             self.size.open_count = self._open_count()
-        if response.redirected_from:
-            note_rename(self, response)
         return response
+
+    @contextmanager
+    def commit(self) -> Iterator[None]:
+        """A write transaction of this sync, refused (`CacheWasReset`) after a reset."""
+        with transaction(self.conn):
+            if cache.generation(self.conn, self.repo_id) != self.generation:
+                raise CacheWasReset
+            yield
 
     def record(self, event: audit.AuditEvent) -> None:
         audit.record(self.conn, event)
@@ -223,19 +242,8 @@ class Run:
 
 
 def start(conn, client, repo_id: int, settings: Settings, context: SyncContext | None) -> Run:
+    generation = cache.generation(conn, repo_id)  # before anything else is read
     full_name = get_repo(conn, repo_id).full_name
-    return Run(conn, client, settings, repo_id, full_name, context or SyncContext())
-
-
-def note_rename(run: Run, response: Any) -> None:
-    """A listing answered from a new repo path (301): record `repo.renamed` once."""
-    home = ls.repo_path(response.url)
-    if home is None and response.data:
-        home = ls.repo_path(response.data[0].get("repository_url", ""))
-    if home is None or home[0] == run.full_name:
-        return
-    with transaction(run.conn):
-        run.record(
-            ev.RepoRenamed(repo_id=run.repo_id, full_name=home[0], old_full_name=run.full_name)
-        )
-    run.full_name = home[0]
+    run = Run(conn, client, settings, repo_id, full_name, context or SyncContext(), generation)
+    run.base = ls.by_name(full_name)
+    return run

@@ -12,7 +12,9 @@ Interface (worker.py and the CLI build on it):
         `tick()` between pages and every WAIT_CHECK_SECONDS while a request is on its way:
         when `tick` returns False, sync_repo RETURNS EARLY with a partial SyncResult of
         what was committed (no `sync.completed`); the next call resumes at the first
-        uncommitted page. GitHub failures propagate as the client's GitHubError
+        uncommitted page. A cache reset while it runs fences it off the same way, before
+        its next write (`Run.commit`): nothing more is written, and the next call imports.
+        GitHub failures propagate as the client's GitHubError
         subclasses (or whatever the client's `sleep` raises) after the pages before them
         were committed; the worker decides retries. Threads: every request runs on a
         helper thread (`fetch_ahead.py`), so the client, its `sleep` and `on_response`
@@ -23,17 +25,22 @@ Interface (worker.py and the CLI build on it):
         Finds cached open items that left GitHub's listings and marks them gone.
 
 Design (ARCHITECTURE.md "Sync semantics"; the pure rules are in `listing.py`):
+- Identity (`identity.py`): the first sync records GitHub's numeric repo id
+  (`repo.identified`); every request is then addressed `/repositories/{id}/...`, so a
+  rename costs nothing and a repo that takes the old name is never read as this one.
+- Fencing (`run.py`): every write checks the repo's cache generation, so a reset wins.
 - Issues stream, refresh: design (b). One pass lists `state=all&sort=updated&direction=desc
   &since=cursor−overlap`, following `Link` verbatim. The cursor (greatest `updated_at` in
   GitHub's data) moves only on the pass's last page, to the newest `updated_at` of its first
   page (+1 s when GitHub's Date on that page was already 2 s later, see `pass_cursor`):
   anything changed while the pass pages is newer than that, so the next pass sees it,
   and an update moves an item to the front, which only duplicates later items, never skips
-  them. A crash resumes from the next URL stored in `sync_resume` with each page. Page 1's
-  ETag is stored with it; after a pass that moved the cursor, page 1 of the new refresh URL
-  is fetched once more (it is the next poll's URL), so an unchanged repo then costs one
-  request answered 304 (0 rate limit). `since` is inclusive or exclusive on GitHub:
-  the overlap (at least 1 s) covers both.
+  them. A crash resumes from the next URL stored in `sync_resume` with each page. Each page's
+  ETag and `Link` next are stored with it; a pass always reads to the window's end, asking
+  each page conditionally (a 304 follows the stored next), and after a pass that moved the
+  cursor the new window is read once more (it is the next poll's chain), so an unchanged
+  repo then costs ⌈window items / 100⌉ requests answered 304 (0 rate limit). `since` is
+  inclusive or exclusive on GitHub: the overlap (at least 1 s) covers both.
 - Issues stream, import: first the open items updated before the window, oldest first by
   keyset (design (a): each query restarts at `since = last updated_at − 1 s`, de-duplicated
   by the idempotent upsert, following `Link` only inside a same-second burst larger than a
@@ -41,15 +48,20 @@ Design (ARCHITECTURE.md "Sync semantics"; the pure rules are in `listing.py`):
   the window itself, `settings.sync_closed_days` back from GitHub's `Date` header, as a
   refresh pass with `since = window start`. An empty repo's cursor is window start +
   overlap (GitHub's clock, not ours), so its refresh URL is stable too.
-- PR details: `/pulls?state=all&sort=updated&direction=desc`, listed only when the issues
-  stream left PRs with stale details, and only down to the oldest of them.
+- PR details: `/pulls?state=all&sort=updated&direction=desc`, listed when the issues
+  stream left PRs with stale details, down to the oldest of them; otherwise page 1 is asked
+  conditionally on every poll (a change only /pulls sees), and a 200 is listed down to
+  the previous pass's newest item. A few stale PRs left below a page that held none are
+  fetched singly instead of listing down to them.
 - A stored `Link` that GitHub refuses with 422 on resume (an expired `after=` cursor)
   restarts that listing once from its first page.
 - Limits: a close or delete inside a >100-item same-second burst while the keyset listing
-  follows `Link` through it can hide one other item of that burst from the import until it
-  next changes. A pass stops early at a page that changed nothing once it has read below
-  the cursor's second, so the rest of the overlap window is not re-read (a late arrival
-  deeper than an unchanged page waits for its next change).
+  follows `Link` through it can hide one other item of that burst, so each such burst is
+  paged through once more at the backlog's end (`_relist_burst`; not resumable).
+  Staleness is bounded: a pass never stops early, and every poll re-validates
+  the whole overlap window (a chain of conditional requests, one stored validator and
+  `Link` next per page), so a late arrival listed within the overlap of the cursor is
+  cached at the next poll.
 """
 
 from __future__ import annotations
@@ -64,10 +76,10 @@ from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.cache import ISSUES, PRS, Kind
 from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import transaction
-from pmbot.control_plane.github.protocol import GitHubError
+from pmbot.control_plane.github.protocol import GitHubError, NotFound
 from pmbot.control_plane.registry import get_repo
 from pmbot.control_plane.sync import listing as ls
-from pmbot.control_plane.sync.fetch_ahead import link_next, same
+from pmbot.control_plane.sync.identity import explain_not_found, identify, note_listing
 from pmbot.control_plane.sync.listing import ResumeState
 from pmbot.control_plane.sync.reconcile import reconcile_open
 from pmbot.control_plane.sync.run import Run, Stopped, SyncContext, SyncProgress, SyncResult, start
@@ -77,6 +89,7 @@ from pmbot.shared.settings import Settings
 __all__ = ["SyncContext", "SyncProgress", "SyncResult", "record_failure", "sync_repo"]
 
 MAX_PASSES = 3  # a pass that moved the cursor is followed by one that primes the next URL
+SINGLE_PR_GETS = 10  # stale PRs below a page of no stale ones: fetched singly if this few
 FAILURE_MESSAGES = {
     "not_found": "repository not found or token lacks access",
     "unauthorized": "token missing or invalid",
@@ -98,24 +111,28 @@ def sync_repo(
     """Import or refresh one repo; see the module docstring for the contract."""
     run = start(conn, client, repo_id, settings, context)
     try:
-        _resuming(run, ISSUES, _sync_issues)
+        identify(run)
+        try:
+            _resuming(run, ISSUES, _sync_issues)
+        except NotFound as error:
+            raise explain_not_found(run, error) from error
         _resuming(run, PRS, _sync_prs)
         if reconcile:
             run.changed += reconcile_open(run)
-    except Stopped:
-        return run.result()
-    if run.changed or get_repo(conn, repo_id).status != "ok":
-        with transaction(conn):
-            run.record(
-                ev.SyncCompleted(
-                    repo_id=run.repo_id,
-                    changed_items=run.changed,
-                    pages=run.pages,
-                    requests=run.requests,
-                    issues_cursor=run.cursor(ISSUES),
-                    prs_cursor=run.cursor(PRS),
+        if run.changed or get_repo(conn, repo_id).status != "ok":
+            with run.commit():
+                run.record(
+                    ev.SyncCompleted(
+                        repo_id=run.repo_id,
+                        changed_items=run.changed,
+                        pages=run.pages,
+                        requests=run.requests,
+                        issues_cursor=run.cursor(ISSUES),
+                        prs_cursor=run.cursor(PRS),
+                    )
                 )
-            )
+    except Stopped:  # asked to stop, or fenced off by a cache reset (CacheWasReset)
+        pass
     return run.result()
 
 
@@ -155,7 +172,9 @@ def reconcile_repo(
     conn: sqlite3.Connection, client: Any, repo_id: int, *, settings: Settings
 ) -> int:
     """Mark cached open items that GitHub no longer lists as gone; returns how many."""
-    return reconcile_open(start(conn, client, repo_id, settings, None))
+    run = start(conn, client, repo_id, settings, None)
+    identify(run)
+    return reconcile_open(run)
 
 
 def _resuming(run: Run, kind: Kind, sync_stream: Callable[[Run, Any], None]) -> None:
@@ -167,7 +186,7 @@ def _resuming(run: Run, kind: Kind, sync_stream: Callable[[Run, Any], None]) -> 
         state = _load(run, kind)
         if error.status != 422 or state is None or not state.next_url:
             raise
-        with transaction(run.conn):
+        with run.commit():
             cache.save_resume(run.conn, run.repo_id, kind.stream, state.at(None).to_json())
         sync_stream(run, state.at(None))
 
@@ -193,40 +212,71 @@ def _sync_issues(run: Run, state: ResumeState | None) -> None:
 
 
 def _issues_pass(run: Run, state: ResumeState) -> str:
-    """One descending pass (resumed at `next_url` if stored); returns the new cursor."""
+    """One descending pass over the whole window since `state.since` (resumed at `next_url`
+    if stored); returns the cursor it committed."""
     run.between_pages()
-    if state.next_url is None:
-        url = ls.issues_url(run.full_name, "all", "desc", state.since)
-        # A pass restarted mid-way (see _resuming) must not take a 304 for "done".
-        etag = None if state.pass_cursor is not None else cache.get_etag(run.conn, url)
-        response = run.note(run.fetch_waiting(url, etag=etag))
-        if response.not_modified:
-            return state.basis
-        state = replace(state, pass_cursor=ls.pass_cursor(state.basis, response))
-        if _pass_page(run, state, response, (url, response)):
+    if run.cursor(ISSUES) is None:
+        return _window_pass(run, state)
+    url = state.next_url or ls.issues_url(run.base, "all", "desc", state.since)
+    first = state.next_url is None
+    while True:
+        etag, stored_next = cache.get_validator(run.conn, url)
+        response = run.fetch_waiting(url, etag=etag)
+        if state.pass_cursor is None:  # page 1; a 304 there keeps the cursor
+            state = replace(state, pass_cursor=ls.pass_cursor(state.basis, response))
+        if response.not_modified:  # the page is as committed: follow its stored `Link`
+            next_url = stored_next
+            if next_url is None:
+                _settle_pass(run, state)
+        else:
+            next_url = response.next_url
+            _pass_page(run, state, response, (url, response, first))
+        if next_url is None:
             return state.pass_cursor
         run.check_stop()
+        state, url, first = state.at(next_url), next_url, False
+
+
+def _window_pass(run: Run, state: ResumeState) -> str:
+    """The import's window pass: every page is new, so pages are fetched ahead."""
+    first_url = ls.issues_url(run.base, "all", "desc", state.since)
+
+    def url_of(page_state: ResumeState) -> str:
+        return page_state.next_url or first_url
+
+    def advance(page_state: ResumeState, response: Any) -> ResumeState | None:
+        return page_state.at(response.next_url) if response.next_url else None
+
+    for _, response, payloads in run.listing(state, url_of, advance, ahead=True):
+        if state.pass_cursor is None:
+            state = replace(state, pass_cursor=ls.pass_cursor(state.basis, response))
+        _pass_page(run, state, response, None, payloads)
         state = state.at(response.next_url)
-    # An import's pages always change something, so fetching ahead wastes no request there.
-    ahead = run.cursor(ISSUES) is None
-    for _, response, payloads in run.listing(state.next_url, same, link_next, ahead=ahead):
-        if _pass_page(run, state, response, None, payloads):
-            break
     return state.pass_cursor
 
 
-def _pass_page(run: Run, state: ResumeState, response: Any, validator, payloads=None) -> bool:
-    """Commit one page of a pass; True when the pass is done (`listing.pass_done`)."""
+def _pass_page(run: Run, state: ResumeState, response: Any, validator, payloads=None) -> None:
+    """Commit one page of a pass; its last page (no `Link` next) moves the cursor."""
     items = response.data
-    with transaction(run.conn):
+    note_listing(run, items)
+    with run.commit():
         write = cache.upsert_issue_page(run.conn, run.repo_id, items, payloads)
-        done = ls.pass_done(state, response, write.changed)
+        done = not response.next_url
         resume = None if done else state.at(response.next_url)
         moved = done and state.pass_cursor != run.cursor(ISSUES)
         cursor = state.pass_cursor if moved else None
         _commit_issues_page(run, write, len(items), resume, cursor, validator)
     run.page_done(ISSUES, len(items), write.changed)
-    return done
+
+
+def _settle_pass(run: Run, state: ResumeState) -> None:
+    """A pass whose last page answered 304: end it, moving the cursor if page 1 moved it."""
+    moved = state.pass_cursor != run.cursor(ISSUES)
+    if not moved and _load(run, ISSUES) is None:
+        return
+    with run.commit():
+        cursor = state.pass_cursor if moved else None
+        _commit_issues_page(run, cache.PageWrite(), 0, None, cursor, None)
 
 
 def _import_backlog(run: Run, state: ResumeState) -> ResumeState:
@@ -240,7 +290,7 @@ def _import_backlog(run: Run, state: ResumeState) -> ResumeState:
         return ls.backlog_next(ls.with_window(page_state, response, days), response)
 
     def url_of(page_state: ResumeState) -> str:
-        return ls.backlog_url(run.full_name, page_state)
+        return ls.backlog_url(run.base, page_state)
 
     for page_state, response, payloads in run.listing(state, url_of, advance, ahead=True):
         page_state = ls.with_window(page_state, response, days)
@@ -248,13 +298,31 @@ def _import_backlog(run: Run, state: ResumeState) -> ResumeState:
         resume = following or ls.pass_state(
             ls.shift(page_state.window_start, run.overlap()), run.overlap()
         )
-        with transaction(run.conn):
+        note_listing(run, response.data)
+        with run.commit():
             write = cache.upsert_issue_page(run.conn, run.repo_id, response.data, payloads)
             _commit_issues_page(run, write, len(response.data), resume, None, None)
         run.page_done(ISSUES, len(response.data), write.changed)
         if following is None:
+            for second in page_state.bursts or ():
+                _relist_burst(run, second)
             return resume
     raise AssertionError("unreachable: the last backlog page returns")
+
+
+def _relist_burst(run: Run, second: str) -> None:
+    """Page once more through a same-second burst the backlog followed `Link` through
+    (`listing.burst_url`), upserting what it shows; not resumable (a crash skips it)."""
+    url: str | None = ls.burst_url(run.base, second)
+    while url is not None:
+        run.check_stop()
+        response = run.fetch_waiting(url)
+        with run.commit():
+            write = cache.upsert_issue_page(run.conn, run.repo_id, response.data)
+            _record_page(run, ISSUES, len(response.data), write.changed, write.delta, None)
+        run.page_done(ISSUES, len(response.data), write.changed)
+        items = response.data
+        url = response.next_url if items and items[-1]["updated_at"] <= second else None
 
 
 def _commit_issues_page(
@@ -262,8 +330,13 @@ def _commit_issues_page(
 ) -> None:
     """The rest of a page's transaction: validator, resume position, audit event."""
     if validator is not None:
-        url, response = validator
-        cache.save_validator(run.conn, run.repo_id, url, response.etag, response.last_modified)
+        url, response, first = validator
+        if first:  # a new chain: the validators of older windows are never asked again
+            since = next(p for p in url.split("?", 1)[1].split("&") if p.startswith("since="))
+            cache.drop_other_chains(run.conn, run.repo_id, "/issues?", since)
+        cache.save_validator(
+            run.conn, run.repo_id, url, response.etag, response.last_modified, response.next_url
+        )
     _save_resume(run, ISSUES, resume)
     _record_page(run, ISSUES, items, write.changed, write.delta, cursor)
 
@@ -291,14 +364,17 @@ def _record_page(
 
 
 def _sync_prs(run: Run, state: ResumeState | None) -> None:
-    """List /pulls newest first down to the oldest PR whose details are stale."""
+    """List /pulls newest first down to the oldest PR whose details are stale; with none
+    stale, ask page 1 conditionally (`_pulls_check`)."""
     if state is None:
         floor = cache.stale_details_floor(run.conn, run.repo_id)
+        if floor is None:
+            floor = _pulls_check(run)
         if floor is None:
             return
         state = ResumeState(floor=floor)
     run.between_pages()
-    first_url = ls.pulls_url(run.full_name)
+    first_url = ls.pulls_url(run.base)
 
     def url_of(page_state: ResumeState) -> str:
         return page_state.next_url or first_url
@@ -306,8 +382,12 @@ def _sync_prs(run: Run, state: ResumeState | None) -> None:
     for page_state, response, payloads in run.listing(state, url_of, ls.pulls_next, ahead=True):
         following = ls.pulls_next(page_state, response)
         top = ls.with_top(page_state, response).top
-        with transaction(run.conn):
+        with run.commit():
             written = cache.apply_pull_details(run.conn, run.repo_id, response.data, payloads)
+            if page_state.next_url is None:  # page 1: the next poll's conditional check
+                cache.save_validator(
+                    run.conn, run.repo_id, first_url, response.etag, response.last_modified
+                )
             cursor = None
             if following is None:  # the pass's last page: settle it
                 cache.settle_details(run.conn, run.repo_id, top)
@@ -318,3 +398,46 @@ def _sync_prs(run: Run, state: ResumeState | None) -> None:
         run.page_done(PRS, len(response.data), written)
         if following is None:
             return
+        if not written and _fetch_stragglers(run, response.data[-1]["updated_at"], top):
+            return
+
+
+def _fetch_stragglers(run: Run, below: str, top: str | None) -> bool:
+    """After a /pulls page that held no stale cached PR, the few stale PRs left below it (an
+    old open PR under pages of closed ones the cache does not keep) are fetched one by one
+    instead of listing down to them, so the depth follows what changed. False (keep
+    listing) when more than SINGLE_PR_GETS are left."""
+    numbers = cache.stale_prs_below(run.conn, run.repo_id, below, SINGLE_PR_GETS + 1)
+    if len(numbers) > SINGLE_PR_GETS:
+        return False
+    pulls = []
+    for number in numbers:
+        run.check_stop()
+        try:
+            pulls.append(run.fetch_waiting(ls.pull_url(run.base, number)).data)
+        except NotFound:
+            continue  # settled below as checked, like a PR the listing did not show
+    with run.commit():
+        written = cache.apply_pull_details(run.conn, run.repo_id, pulls)
+        cache.settle_details(run.conn, run.repo_id, top)
+        old = run.cursor(PRS)
+        cursor = top if top is not None and (old is None or top > old) else None
+        _save_resume(run, PRS, None)
+        _record_page(run, PRS, len(pulls), written, {}, cursor)
+    run.page_done(PRS, len(pulls), written)
+    return True
+
+
+def _pulls_check(run: Run) -> str | None:
+    """Page 1 of /pulls, conditionally: some PR changes (commits pushed to the head branch)
+    move only the PR's `updated_at` there, not the issue's. A 304 (free) means no PR moved.
+    Otherwise returns the floor down to which /pulls must be listed: the newest `updated_at`
+    it showed last time (the prs cursor), so only what changed is read."""
+    url = ls.pulls_url(run.base)
+    etag, _ = cache.get_validator(run.conn, url)
+    if etag is None:
+        return None  # never listed: the import lists /pulls as its PRs need
+    response = run.fetch_waiting(url, etag=etag)
+    if response.not_modified or not response.data:
+        return None
+    return run.cursor(PRS) or response.data[-1]["updated_at"]
