@@ -22,7 +22,7 @@ from pmbot.shared.settings import Settings
 from tests import scripted_executor as se
 from tests.fake_github import FakeGitHub
 from tests.fake_github.demo import free_port, pmbot_env, start_pmbot, stop_process, wait_ready
-from tests.ui_support import CHROMIUM, CHROMIUM_ARGS, LiveServer, watch
+from tests.ui_support import LiveServer, chromium, watch
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -87,12 +87,8 @@ def _wait_synced(server: LiveServer, timeout: float = 20.0) -> None:
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ times from the event. A cache reset changes nothing here: mirrors are kept.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from typing import Any
 
+from pmbot.control_plane.audit.appliers import Appliers
 from pmbot.control_plane.audit.events import (
     AuditEvent,
     MirrorCloned,
@@ -22,15 +21,7 @@ from pmbot.control_plane.audit.events import (
 
 PROJECTED_TABLES = ("repo_mirrors",)
 
-APPLIERS: dict[type[AuditEvent], Callable[[sqlite3.Connection, Any], None]] = {}
-
-
-def _applies(event_class: type[AuditEvent]) -> Callable:
-    def register(fn: Callable) -> Callable:
-        APPLIERS[event_class] = fn
-        return fn
-
-    return register
+APPLIERS = Appliers()
 
 
 def _upsert(conn: sqlite3.Connection, e: AuditEvent, assignments: str, values: tuple) -> None:
@@ -46,17 +37,17 @@ def _upsert(conn: sqlite3.Connection, e: AuditEvent, assignments: str, values: t
     )
 
 
-@_applies(MirrorEnabled)
+@APPLIERS.on(MirrorEnabled)
 def _mirror_enabled(conn: sqlite3.Connection, e: MirrorEnabled) -> None:
     _upsert(conn, e, "enabled = 1", ())
 
 
-@_applies(MirrorDisabled)
+@APPLIERS.on(MirrorDisabled)
 def _mirror_disabled(conn: sqlite3.Connection, e: MirrorDisabled) -> None:
     _upsert(conn, e, "enabled = 0", ())
 
 
-@_applies(MirrorCloned)
+@APPLIERS.on(MirrorCloned)
 def _mirror_cloned(conn: sqlite3.Connection, e: MirrorCloned) -> None:
     _upsert(
         conn,
@@ -67,7 +58,7 @@ def _mirror_cloned(conn: sqlite3.Connection, e: MirrorCloned) -> None:
     )
 
 
-@_applies(MirrorFetched)
+@APPLIERS.on(MirrorFetched)
 def _mirror_fetched(conn: sqlite3.Connection, e: MirrorFetched) -> None:
     if e.refs_changed:
         _upsert(
@@ -81,6 +72,6 @@ def _mirror_fetched(conn: sqlite3.Connection, e: MirrorFetched) -> None:
         _upsert(conn, e, "github_id = ?, last_error = NULL, last_error_code = NULL", (e.github_id,))
 
 
-@_applies(MirrorFailed)
+@APPLIERS.on(MirrorFailed)
 def _mirror_failed(conn: sqlite3.Connection, e: MirrorFailed) -> None:
     _upsert(conn, e, "last_error = ?, last_error_code = ?", (e.message, e.error_code))

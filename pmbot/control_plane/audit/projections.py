@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
-from typing import Any
 
 from pmbot.control_plane.audit import mirror_projections, run_projections
+from pmbot.control_plane.audit.appliers import Appliers
 from pmbot.control_plane.audit.events import (
     COUNT_KEYS,
     EVENT_CLASSES,
@@ -37,19 +36,7 @@ from pmbot.shared.kind import KINDS
 _REPO_TABLES = (*mirror_projections.PROJECTED_TABLES, "repo_counts", "repo_sync_state", "repos")
 PROJECTED_TABLES = (*_REPO_TABLES, "workspaces", *run_projections.PROJECTED_TABLES)
 
-Applier = Callable[[sqlite3.Connection, Any], None]
-_APPLIERS: dict[type[AuditEvent], Applier] = {
-    **run_projections.APPLIERS,
-    **mirror_projections.APPLIERS,
-}
-
-
-def _applies(event_class: type[AuditEvent]) -> Callable[[Applier], Applier]:
-    def register(fn: Applier) -> Applier:
-        _APPLIERS[event_class] = fn
-        return fn
-
-    return register
+APPLIERS = Appliers()
 
 
 def apply(conn: sqlite3.Connection, event: AuditEvent) -> None:
@@ -64,7 +51,7 @@ def applies_to(event_type: str) -> bool:
     return EVENT_CLASSES.get(event_type) in _APPLIERS
 
 
-@_applies(WorkspaceCreated)
+@APPLIERS.on(WorkspaceCreated)
 def _workspace_created(conn: sqlite3.Connection, e: WorkspaceCreated) -> None:
     conn.execute(
         "INSERT INTO workspaces (workspace_id, name, created_at, settings_json)"
@@ -73,7 +60,7 @@ def _workspace_created(conn: sqlite3.Connection, e: WorkspaceCreated) -> None:
     )
 
 
-@_applies(RepoAdded)
+@APPLIERS.on(RepoAdded)
 def _repo_added(conn: sqlite3.Connection, e: RepoAdded) -> None:
     conn.execute(
         "INSERT INTO repos (repo_id, workspace_id, full_name, default_branch, status,"
@@ -84,18 +71,18 @@ def _repo_added(conn: sqlite3.Connection, e: RepoAdded) -> None:
     conn.execute("INSERT INTO repo_counts (repo_id) VALUES (?)", (e.repo_id,))
 
 
-@_applies(RepoRemoved)
+@APPLIERS.on(RepoRemoved)
 def _repo_removed(conn: sqlite3.Connection, e: RepoRemoved) -> None:
     for table in _REPO_TABLES:
         conn.execute(f"DELETE FROM {table} WHERE repo_id = ?", (e.repo_id,))
 
 
-@_applies(RepoIdentified)
+@APPLIERS.on(RepoIdentified)
 def _repo_identified(conn: sqlite3.Connection, e: RepoIdentified) -> None:
     conn.execute("UPDATE repos SET github_id = ? WHERE repo_id = ?", (e.github_id, e.repo_id))
 
 
-@_applies(RepoRenamed)
+@APPLIERS.on(RepoRenamed)
 def _repo_renamed(conn: sqlite3.Connection, e: RepoRenamed) -> None:
     conn.execute(
         "UPDATE repos SET full_name = ?, changed_at = ? WHERE repo_id = ?",
@@ -103,7 +90,7 @@ def _repo_renamed(conn: sqlite3.Connection, e: RepoRenamed) -> None:
     )
 
 
-@_applies(SyncPageCommitted)
+@APPLIERS.on(SyncPageCommitted)
 def _sync_page_committed(conn: sqlite3.Connection, e: SyncPageCommitted) -> None:
     column = KINDS[e.stream].cursor
     if e.cursor:
@@ -115,7 +102,7 @@ def _sync_page_committed(conn: sqlite3.Connection, e: SyncPageCommitted) -> None
     _add_counts(conn, e.repo_id, e.delta)
 
 
-@_applies(SyncReconciled)
+@APPLIERS.on(SyncReconciled)
 def _sync_reconciled(conn: sqlite3.Connection, e: SyncReconciled) -> None:
     _add_counts(conn, e.repo_id, e.delta)
 
@@ -129,7 +116,7 @@ def _add_counts(conn: sqlite3.Connection, repo_id: int, delta: dict[str, int]) -
         )
 
 
-@_applies(SyncCompleted)
+@APPLIERS.on(SyncCompleted)
 def _sync_completed(conn: sqlite3.Connection, e: SyncCompleted) -> None:
     conn.execute(
         "UPDATE repos SET status = 'ok', last_sync_at = ?, last_error = NULL,"
@@ -142,7 +129,7 @@ def _sync_completed(conn: sqlite3.Connection, e: SyncCompleted) -> None:
     )
 
 
-@_applies(SyncFailed)
+@APPLIERS.on(SyncFailed)
 def _sync_failed(conn: sqlite3.Connection, e: SyncFailed) -> None:
     conn.execute(
         "UPDATE repos SET status = 'error', last_error = ?, last_error_code = ?, changed_at = ?"
@@ -154,7 +141,7 @@ def _sync_failed(conn: sqlite3.Connection, e: SyncFailed) -> None:
     )
 
 
-@_applies(CacheReset)
+@APPLIERS.on(CacheReset)
 def _cache_reset(conn: sqlite3.Connection, e: CacheReset) -> None:
     for repo_id in e.repo_ids:
         conn.execute(
@@ -170,3 +157,7 @@ def _cache_reset(conn: sqlite3.Connection, e: CacheReset) -> None:
         )
         zeros = ", ".join(f"{k} = 0" for k in COUNT_KEYS)
         conn.execute(f"UPDATE repo_counts SET {zeros} WHERE repo_id = ?", (repo_id,))
+
+
+# One dispatch over every projection module, built once this module's own are registered.
+_APPLIERS = {**APPLIERS, **run_projections.APPLIERS, **mirror_projections.APPLIERS}

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
 from typing import Any
 
+from pmbot.control_plane.audit.appliers import Appliers
 from pmbot.control_plane.audit.events import (
     ArtifactStored,
     AuditEvent,
@@ -31,15 +31,7 @@ from pmbot.control_plane.audit.events import (
 # Children first (the order deletes must run in).
 PROJECTED_TABLES = ("run_artifacts", "run_interrupts", "runs", "context_packs")
 
-APPLIERS: dict[type[AuditEvent], Callable[[sqlite3.Connection, Any], None]] = {}
-
-
-def _applies(event_class: type[AuditEvent]) -> Callable:
-    def register(fn: Callable) -> Callable:
-        APPLIERS[event_class] = fn
-        return fn
-
-    return register
+APPLIERS = Appliers()
 
 
 def _dumps(value: Any) -> str:
@@ -53,7 +45,7 @@ def _set_state(conn: sqlite3.Connection, e: AuditEvent, state: str, reason: str 
     )
 
 
-@_applies(RunPlanned)
+@APPLIERS.on(RunPlanned)
 def _run_planned(conn: sqlite3.Connection, e: RunPlanned) -> None:
     execution = e.spec["execution"]
     conn.execute(
@@ -67,7 +59,7 @@ def _run_planned(conn: sqlite3.Connection, e: RunPlanned) -> None:
     )  # fmt: skip
 
 
-@_applies(RunEdited)
+@APPLIERS.on(RunEdited)
 def _run_edited(conn: sqlite3.Connection, e: RunEdited) -> None:
     conn.execute(
         "UPDATE runs SET goal = ?, graph_id = ?, spec_json = ?, updated_at = ? WHERE run_id = ?",
@@ -75,22 +67,22 @@ def _run_edited(conn: sqlite3.Connection, e: RunEdited) -> None:
     )
 
 
-@_applies(RunApproved)
+@APPLIERS.on(RunApproved)
 def _run_approved(conn: sqlite3.Connection, e: RunApproved) -> None:
     _set_state(conn, e, "approved", None)
 
 
-@_applies(RunRejected)
+@APPLIERS.on(RunRejected)
 def _run_rejected(conn: sqlite3.Connection, e: RunRejected) -> None:
     _set_state(conn, e, "rejected", e.reason)
 
 
-@_applies(RunCancelled)
+@APPLIERS.on(RunCancelled)
 def _run_cancelled(conn: sqlite3.Connection, e: RunCancelled) -> None:
     _set_state(conn, e, "cancelled", e.reason)
 
 
-@_applies(RunStarted)
+@APPLIERS.on(RunStarted)
 def _run_started(conn: sqlite3.Connection, e: RunStarted) -> None:
     conn.execute(
         "UPDATE runs SET state = 'running', thread_id = ?,"
@@ -100,7 +92,7 @@ def _run_started(conn: sqlite3.Connection, e: RunStarted) -> None:
     )
 
 
-@_applies(RunInterrupted)
+@APPLIERS.on(RunInterrupted)
 def _run_interrupted(conn: sqlite3.Connection, e: RunInterrupted) -> None:
     i = e.interrupt
     conn.execute(
@@ -114,7 +106,7 @@ def _run_interrupted(conn: sqlite3.Connection, e: RunInterrupted) -> None:
     _set_state(conn, e, "waiting", None)
 
 
-@_applies(InterruptDecided)
+@APPLIERS.on(InterruptDecided)
 def _interrupt_decided(conn: sqlite3.Connection, e: InterruptDecided) -> None:
     conn.execute(
         "UPDATE run_interrupts SET status = ?, decision_json = ? WHERE interrupt_id = ?",
@@ -128,7 +120,7 @@ def _interrupt_decided(conn: sqlite3.Connection, e: InterruptDecided) -> None:
     )
 
 
-@_applies(ArtifactStored)
+@APPLIERS.on(ArtifactStored)
 def _artifact_stored(conn: sqlite3.Connection, e: ArtifactStored) -> None:
     a = e.artifact
     conn.execute(
@@ -141,12 +133,12 @@ def _artifact_stored(conn: sqlite3.Connection, e: ArtifactStored) -> None:
     )  # fmt: skip
 
 
-@_applies(RunFinished)
+@APPLIERS.on(RunFinished)
 def _run_finished(conn: sqlite3.Connection, e: RunFinished) -> None:
     _set_state(conn, e, e.outcome, e.reason)
 
 
-@_applies(ContextPackTaken)
+@APPLIERS.on(ContextPackTaken)
 def _context_pack_taken(conn: sqlite3.Connection, e: ContextPackTaken) -> None:
     conn.execute(
         "INSERT INTO context_packs (pack_id, repo_id, sha256, uri, size_bytes, issues, prs,"
