@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from gen_api_db import load_template, make_item  # noqa: E402
 
 from pmbot.control_plane.api.app import create_app  # noqa: E402
+from pmbot.control_plane.cache import store as cache  # noqa: E402
 from pmbot.control_plane.context import packs  # noqa: E402
 from pmbot.control_plane.db import open_database, transaction  # noqa: E402
-from pmbot.control_plane.github import cache  # noqa: E402
 from pmbot.control_plane.orchestration import runs  # noqa: E402
 from pmbot.control_plane.registry import add_repo, ensure_default_workspace  # noqa: E402
 from pmbot.shared.datadir import ensure_layout  # noqa: E402
