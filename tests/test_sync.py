@@ -575,6 +575,28 @@ def test_reconcile_marks_deleted_and_transferred_items(conn, fake, clock, gh, cf
     assert sync.reconcile_repo(conn, gh, repo_id, settings=cfg) == 0
 
 
+def test_reconcile_marks_an_item_answering_404_not_visible_not_transferred(
+    conn, fake, clock, gh, cfg, repo_id
+):
+    """GitHub's 404 on one issue does not say why (deleted, transferred out of the token's
+    sight, access lost): the mark says "not visible", with no new home."""
+    numbers = add_items(fake, clock, 10)
+    run(conn, gh, repo_id, cfg)
+    fake.hide_item(REPO, numbers[3])
+    assert sync.reconcile_repo(conn, gh, repo_id, settings=cfg) == 1
+    row = conn.execute(
+        "SELECT gone, moved_to FROM github_issues WHERE repo_id = ? AND issue_number = ?",
+        (repo_id, numbers[3]),
+    ).fetchone()
+    assert tuple(row) == ("not_visible", None)
+    [event] = events_of(conn, "sync.reconciled")
+    assert event["gone"] == [
+        {"kind": "issue", "number": numbers[3], "gone": "not_visible", "moved_to": None}
+    ]
+    assert_converged(conn, fake, repo_id)
+    assert rebuild.check(conn).differences == []
+
+
 def test_sync_with_reconcile_and_a_closed_item_is_not_marked_gone(
     conn, fake, clock, gh, cfg, repo_id
 ):

@@ -19,8 +19,9 @@ from pmbot.control_plane.sync.run import Run
 def reconcile_open(run: Run) -> int:
     """Cached open items missing from GitHub's open listing are fetched one by one:
     410 → deleted; 301 to another repo → transferred (moved_to `owner/name#n`, from the
-    followed body: GitHub's `Location` names the repo by id); 404 →
-    transferred somewhere the token cannot see (moved_to unknown). An item that answers
+    followed body: GitHub's `Location` names the repo by id); 404 → not_visible: no
+    longer visible (deleted, transferred to a repo the token cannot see, or access lost;
+    GitHub's 404 does not say which). An item that answers
     200 is still here (merely closed, or missed by a listing): its body is upserted like a
     sync page, and so are the open listing's pages, so what was paid for is kept."""
     cached = cache.open_numbers(run.conn, run.repo_id)
@@ -67,7 +68,7 @@ def _check_item(run: Run, kind: Kind, number: int) -> tuple | dict:
     except Gone:
         return (kind, number, "deleted", None)
     except NotFound:
-        return (kind, number, "transferred", None)
+        return (kind, number, "not_visible", None)
     if not response.redirected_from:
         return response.data
     # GitHub redirects a transferred issue by repository id (`/repositories/{id}/issues/{n}`):
