@@ -85,6 +85,16 @@ def test_list_filters_and_sorts(client, seeded, query, expected):
 def test_gone_items_carry_gone_when_included(client, seeded):
     items = client.get(f"/api/repos/{seeded}/issues?include_gone=1").json()["items"]
     assert items[0]["gone"] == "deleted" and items[1]["gone"] is None
+    assert items[0]["gone_reason"].startswith("deleted") and items[1]["gone_reason"] is None
+
+
+def test_a_not_visible_item_says_what_a_404_can_mean(client, conn, seeded):
+    insert_cached_item(conn, seeded, 10, gone="not_visible", updated_at="2027-01-01T00:00:00Z")
+    items = client.get(f"/api/repos/{seeded}/issues?include_gone=1").json()["items"]
+    assert (items[0]["number"], items[0]["gone"]) == (10, "not_visible")
+    assert items[0]["gone_reason"] == (
+        "no longer visible (deleted, transferred to a repo the token cannot see, or access lost)"
+    )
 
 
 def test_full_adds_the_payload(client, seeded):

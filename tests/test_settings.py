@@ -22,7 +22,7 @@ def test_defaults_without_environment():
     assert settings.db_path == Path("data/control_plane/pm_bot.sqlite3")
     assert settings.github_api_base == "https://api.github.com"
     assert (settings.sync_poll_seconds, settings.sync_overlap_seconds) == (300, 300)
-    assert settings.sync_closed_days == 90
+    assert (settings.sync_closed_days, settings.reconcile_closed_days) == (90, 7)
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
     assert settings.allowed_hosts == ()
     assert settings.log_level == "INFO"
@@ -70,6 +70,7 @@ def test_db_url_must_be_sqlite():
         ("PMBOT_SYNC_POLL_SECONDS", "0", "a whole number > 0"),
         ("PMBOT_SYNC_OVERLAP_SECONDS", "-1", "a whole number ≥ 0"),
         ("PMBOT_SYNC_CLOSED_DAYS", "ninety", "a whole number ≥ 0"),
+        ("PMBOT_RECONCILE_CLOSED_DAYS", "-7", "a whole number ≥ 0"),
         ("PMBOT_PORT", "70000", "a port from 1 to 65535"),
         ("PMBOT_LOG_LEVEL", "LOUD", "one of DEBUG"),
         ("GITHUB_API_BASE", "api.github.com", "an http(s):// URL"),

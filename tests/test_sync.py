@@ -575,6 +575,28 @@ def test_reconcile_marks_deleted_and_transferred_items(conn, fake, clock, gh, cf
     assert sync.reconcile_repo(conn, gh, repo_id, settings=cfg) == 0
 
 
+def test_reconcile_marks_an_item_answering_404_not_visible_not_transferred(
+    conn, fake, clock, gh, cfg, repo_id
+):
+    """GitHub's 404 on one issue does not say why (deleted, transferred out of the token's
+    sight, access lost): the mark says "not visible", with no new home."""
+    numbers = add_items(fake, clock, 10)
+    run(conn, gh, repo_id, cfg)
+    fake.hide_item(REPO, numbers[3])
+    assert sync.reconcile_repo(conn, gh, repo_id, settings=cfg) == 1
+    row = conn.execute(
+        "SELECT gone, moved_to FROM github_issues WHERE repo_id = ? AND issue_number = ?",
+        (repo_id, numbers[3]),
+    ).fetchone()
+    assert tuple(row) == ("not_visible", None)
+    [event] = events_of(conn, "sync.reconciled")
+    assert event["gone"] == [
+        {"kind": "issue", "number": numbers[3], "gone": "not_visible", "moved_to": None}
+    ]
+    assert_converged(conn, fake, repo_id)
+    assert rebuild.check(conn).differences == []
+
+
 def test_sync_with_reconcile_and_a_closed_item_is_not_marked_gone(
     conn, fake, clock, gh, cfg, repo_id
 ):
@@ -585,6 +607,80 @@ def test_sync_with_reconcile_and_a_closed_item_is_not_marked_gone(
     fake.delete_item(REPO, numbers[4])
     result = run(conn, gh, repo_id, cfg, reconcile=True)
     assert result.changed_items == 2
+    assert_converged(conn, fake, repo_id)
+
+
+def _closed_listing(fake, since: int) -> list:
+    """The closed reconciliation's `state=all` ascending listing of the cached closed range."""
+    return [
+        r for r in listing_requests(fake, since)
+        if r.query.get("state") == "all" and r.query.get("direction") == "asc"
+    ]  # fmt: skip
+
+
+def _gone_marks(conn, repo_id) -> dict[int, tuple]:
+    return {
+        r[0]: (r[1], r[2])
+        for r in conn.execute(
+            "SELECT issue_number, gone, moved_to FROM github_issues"
+            " WHERE repo_id = ? AND gone IS NOT NULL",
+            (repo_id,),
+        )
+    }
+
+
+def test_reconcile_finds_cached_closed_items_that_left(conn, fake, clock, gh, cfg, repo_id):
+    """The open listing cannot see a closed item leave: a `state=all` listing of the cached
+    closed range (an ETag chain, every `reconcile_closed_days`) and a GET for each cached
+    closed item it lacks find the deleted, transferred and no longer visible ones."""
+    fake.add_repo("acme/elsewhere")
+    numbers = add_items(fake, clock, 150)
+    for number in numbers[:130]:
+        clock.advance(1)
+        fake.close(REPO, number)
+    run(conn, gh, repo_id, cfg)
+    fake.delete_item(REPO, numbers[1])
+    new_number = fake.transfer_item(REPO, numbers[2], "acme/elsewhere")
+    fake.hide_item(REPO, numbers[3])
+    clock.advance(60)
+    run(conn, gh, repo_id, cfg, reconcile=True)
+    assert _gone_marks(conn, repo_id) == {
+        numbers[1]: ("deleted", None),
+        numbers[2]: ("transferred", f"acme/elsewhere#{new_number}"),
+        numbers[3]: ("not_visible", None),
+    }
+    assert_converged(conn, fake, repo_id)
+    assert cached(conn, repo_id)[numbers[4]]["state"] == "closed"
+
+    # Not due again before `reconcile_closed_days`: the daily reconcile skips the listing.
+    before = len(fake.requests)
+    clock.advance(86_400)
+    run(conn, gh, repo_id, cfg, reconcile=True)
+    assert _closed_listing(fake, before) == []
+
+    # Due: an unchanged range is a chain of 304s (0 rate limit) and marks nothing.
+    before = len(fake.requests)
+    clock.advance(cfg.reconcile_closed_days * 86_400)
+    run(conn, gh, repo_id, cfg, reconcile=True)
+    pages = _closed_listing(fake, before)
+    assert len(pages) == 2 and {r.status for r in pages} == {304}
+    assert len(_gone_marks(conn, repo_id)) == 3
+
+    # A change at the range's end only: page 1 answers 304 and is read once more (its items
+    # are not stored), so nothing it lists is taken for missing.
+    before = len(fake.requests)
+    fake.close(REPO, numbers[140])
+    clock.advance(cfg.reconcile_closed_days * 86_400)
+    run(conn, gh, repo_id, cfg, reconcile=True)
+    assert [r.status for r in _closed_listing(fake, before)] == [304, 200, 200]
+    assert len(_gone_marks(conn, repo_id)) == 3
+    assert_converged(conn, fake, repo_id)
+
+    # A closed item deleted since: found at the next due reconciliation.
+    fake.delete_item(REPO, numbers[6])
+    clock.advance(cfg.reconcile_closed_days * 86_400)
+    run(conn, gh, repo_id, cfg, reconcile=True)
+    assert _gone_marks(conn, repo_id)[numbers[6]] == ("deleted", None)
     assert_converged(conn, fake, repo_id)
 
 
@@ -613,9 +709,11 @@ def test_reset_cache_wipes_everything_and_the_next_sync_imports_again(
     run(conn, gh, repo_id, cfg)
     run(conn, gh, other, cfg)
     with transaction(conn):
+        cache.save_closed_reconciled(conn, repo_id, "2026-01-01T00:00:00Z")
         cache.reset_cache(conn, [repo_id])
         audit.record(conn, CacheReset(workspace_id=1, repo_ids=[repo_id]))
-    for table in ("github_issues", "github_pull_requests", "http_cache", "sync_resume"):
+    for table in ("github_issues", "github_pull_requests", "http_cache", "sync_resume",
+                  "closed_reconciled"):  # fmt: skip
         assert rows_of(conn, table, repo_id) == 0
     assert rows_of(conn, "cache_search", repo_id) == 0
     assert rows_of(conn, "cache_search", other) == 1

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from pmbot.control_plane.db import connect
+from tests.conftest import insert_cached_item
 from tests.fake_github import FakeGitHub
 from tests.fake_github.demo import free_port, pmbot_env, start_pmbot, stop_process, wait_ready
 from tests.ui_support import LiveServer, chromium, watch
@@ -266,6 +268,24 @@ def test_repo_page_tabs_filters_and_load_more(ui, server):
     expect(rows).to_have_count(PRS_CLOSED)
     expect(page.locator("table.items .tag[data-state=merged]")).to_have_count(2)
     ui.screenshot("08-repo-prs-closed")
+
+
+def test_repo_page_says_why_an_item_is_no_longer_on_github(ui, server):
+    repo_id = server.repo_id(REPO)
+    conn = connect(server.data_dir / "control_plane" / "pm_bot.sqlite3")
+    try:
+        insert_cached_item(conn, repo_id, 9_999, title="Vanished", gone="not_visible",
+                           updated_at="2099-01-01T00:00:00Z")  # fmt: skip
+    finally:
+        conn.close()
+    page = _open(ui, server, f"#/repo/{repo_id}")
+    rows = page.locator("table.items tbody tr")
+    expect(rows).to_have_count(50)
+    expect(page.locator('tr[data-number="9999"]')).to_have_count(0)
+    page.get_by_label("Include items no longer on GitHub").check()
+    expect(page.locator('tr[data-number="9999"] .gone-note')).to_have_text(
+        "no longer visible (deleted, transferred to a repo the token cannot see, or access lost)"
+    )
 
 
 def test_outage_shows_the_error_and_the_cache_still_browses(ui, server, github):

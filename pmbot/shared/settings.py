@@ -129,6 +129,7 @@ class Settings:
     sync_poll_seconds: int = 300
     sync_overlap_seconds: int = 300
     sync_closed_days: int = 90
+    reconcile_closed_days: int = 7
     host: str = "127.0.0.1"
     port: int = 8000
     allowed_hosts: tuple[str, ...] = ()
@@ -185,6 +186,10 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     ),
     "PMBOT_SYNC_CLOSED_DAYS": (
         "sync_closed_days",
+        lambda n, raw: _positive_int(n, raw, allow_zero=True),
+    ),
+    "PMBOT_RECONCILE_CLOSED_DAYS": (
+        "reconcile_closed_days",
         lambda n, raw: _positive_int(n, raw, allow_zero=True),
     ),
     "PMBOT_HOST": ("host", lambda _n, raw: raw.strip()),

@@ -87,11 +87,13 @@ function createFilters(onChange) {
   const [sortLabel, sort] = select("filter-sort", "Sort by", [["updated", "Recently updated"], ["created", "Newest"], ["number", "Number"]], "updated");
   const label = h("input", { id: "filter-label", name: "label", type: "text", autocomplete: "off" });
   const text = h("input", { id: "filter-q", name: "q", type: "search", autocomplete: "off" });
+  const gone = h("input", { id: "filter-gone", name: "include_gone", type: "checkbox" });
   const form = h("form", { className: "filters" },
     h("div", { className: "field" }, stateLabel, state),
     h("div", { className: "field" }, h("label", { for: "filter-label" }, "Label"), label),
     h("div", { className: "field" }, h("label", { for: "filter-q" }, "Text in title"), text),
     h("div", { className: "field" }, sortLabel, sort),
+    h("div", { className: "field check" }, gone, h("label", { for: "filter-gone" }, "Include items no longer on GitHub")),
     h("button", { type: "submit" }, "Apply"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -99,7 +101,8 @@ function createFilters(onChange) {
   });
   state.addEventListener("change", onChange);
   sort.addEventListener("change", onChange);
-  const values = () => ({ state: state.value, sort: sort.value, label: label.value.trim(), q: text.value.trim() });
+  gone.addEventListener("change", onChange);
+  const values = () => ({ state: state.value, sort: sort.value, label: label.value.trim(), q: text.value.trim(), include_gone: gone.checked ? "1" : null });
   return { form, values };
 }
 
@@ -183,11 +186,18 @@ function showListStatus(node, count, kind) {
   showMessage(node, text, count ? "info" : "empty");
 }
 
+/** Why an item left GitHub's listings, in the API's words (`gone_reason`), and where it went. */
+function goneNote(item) {
+  if (!item.gone) return null;
+  const where = item.moved_to ? ` (now ${item.moved_to})` : "";
+  return h("span", { className: "gone-note", dataset: { gone: item.gone } }, `${item.gone_reason}${where}`);
+}
+
 function itemRow(item, kind) {
   const flags = kind === "prs" ? [item.draft && h("span", { className: "tag" }, "draft"), item.merged_at && h("span", { className: "tag", dataset: { state: "merged" } }, "merged")] : [];
   return h("tr", { dataset: { number: item.number } },
     h("td", { className: "num" }, `#${item.number}`),
-    h("td", { className: "title" }, h("a", { href: item.html_url, target: "_blank", rel: "noopener noreferrer" }, item.title), " ", ...flags),
+    h("td", { className: "title" }, h("a", { href: item.html_url, target: "_blank", rel: "noopener noreferrer" }, item.title), " ", ...flags, goneNote(item)),
     h("td", {}, h("span", { className: "badge", dataset: { state: item.state } }, item.state)),
     h("td", { className: "labels" }, (item.labels || []).map((name) => h("span", { className: "label-chip" }, name))),
     h("td", {}, item.user || "—"),

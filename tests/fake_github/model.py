@@ -69,7 +69,7 @@ class Item:
     head_ref: str | None = None
     base_ref: str | None = None
     pull_updated_at: str | None = None  # a change only /pulls shows (`push_commits`)
-    gone: str | None = None  # "deleted" | "transferred"
+    gone: str | None = None  # "deleted" | "transferred" | "not_visible"
     moved_to: tuple[str, int] | None = None
     revision: int = 0  # bumped on every change; keys the rendered-payload cache
 

@@ -142,6 +142,8 @@ class Routes:
         return Reply(200, render(repo, item), last_modified=epoch(item.updated_at))
 
     def _gone(self, item: Item) -> Reply:
+        if item.gone == "not_visible":
+            return error_reply(404)
         if item.moved_to is None:
             return error_reply(410, "This issue was deleted")
         new_repo, new_number = item.moved_to

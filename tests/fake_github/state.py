@@ -168,6 +168,14 @@ class GitHubState:
             self._touch(item)
             return copy.number
 
+    def hide_item(self, repo: str, number: int) -> None:
+        """The item is transferred to a repo the token cannot see (or access to it is lost):
+        listings drop it and GET of the single item answers 404, as GitHub does."""
+        with self.lock:
+            item = self._live_item(repo, number)
+            item.gone = "not_visible"
+            self._touch(item)
+
     def rename_repo(self, old: str, new: str) -> None:
         """Rename a repo; every path under the old name answers 301 to `/repositories/{id}/...`
         until a repo is added under the old name (`add_repo`), which GitHub then serves."""

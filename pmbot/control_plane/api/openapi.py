@@ -373,7 +373,13 @@ _PARAMETERS = {
         "opaque: the `next` of the previous page; any other value is a 422",
     ),
     "Full": _param("full", "query", _FLAG, "1: add `payload`"),
-    "IncludeGone": _param("include_gone", "query", _FLAG, "1: add deleted or transferred items"),
+    "IncludeGone": _param(
+        "include_gone",
+        "query",
+        _FLAG,
+        "1: add items no longer listed (gone: deleted, transferred or not_visible;"
+        " gone_reason says it in words; moved_to)",
+    ),
     "SearchQ": {
         **_param(
             "q",

@@ -39,6 +39,16 @@ _BASE_COLUMNS = (
 )
 
 
+# What each `gone` mark means, as the API says it next to the mark.
+GONE_REASONS = {
+    "deleted": "deleted (GitHub answers 410 Gone)",
+    "transferred": "transferred to the repository in moved_to",
+    "not_visible": (
+        "no longer visible (deleted, transferred to a repo the token cannot see, or access lost)"
+    ),
+}
+
+
 @dataclass(frozen=True)
 class ListQuery:
     """What a list asks for; `after` is the last item's keyset from the previous page."""
@@ -95,7 +105,12 @@ def _item_json(kind: Kind, query: ListQuery) -> str:
             "'merged_at', merged_at", "'head_ref', head_ref", "'base_ref', base_ref",
         ]  # fmt: skip
     if query.include_gone:
-        fields += ["'gone', gone", "'moved_to', moved_to"]
+        reasons = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in GONE_REASONS.items())
+        fields += [
+            "'gone', gone",
+            f"'gone_reason', CASE gone {reasons} END",
+            "'moved_to', moved_to",
+        ]
     if query.full:
         fields.append("'payload', json(payload_json)")
     return f"json_object({', '.join(fields)})"

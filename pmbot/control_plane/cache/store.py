@@ -329,6 +329,38 @@ def open_numbers(conn: sqlite3.Connection, repo_id: int) -> dict[int, Kind]:
     return found
 
 
+def closed_range(conn: sqlite3.Connection, repo_id: int) -> tuple[str | None, dict[int, Kind]]:
+    """Cached closed items that are not gone: the oldest `updated_at` among them (None if
+    there are none) and number → kind. Every one still on GitHub is listed `since` then."""
+    found, oldest = {}, None
+    for kind in (ISSUES, PRS):
+        rows = conn.execute(
+            f"SELECT {kind.number}, updated_at FROM {kind.table}"
+            " WHERE repo_id = ? AND state = 'closed' AND gone IS NULL",
+            (repo_id,),
+        )
+        for number, updated_at in rows:
+            found[number] = kind
+            oldest = updated_at if oldest is None else min(oldest, updated_at)
+    return oldest, found
+
+
+def closed_reconciled_at(conn: sqlite3.Connection, repo_id: int) -> str | None:
+    """GitHub's time of the repo's last closed-items reconciliation, if any."""
+    row = conn.execute(
+        "SELECT reconciled_at FROM closed_reconciled WHERE repo_id = ?", (repo_id,)
+    ).fetchone()
+    return row[0] if row else None
+
+
+def save_closed_reconciled(conn: sqlite3.Connection, repo_id: int, at: str) -> None:
+    conn.execute(
+        "INSERT INTO closed_reconciled (repo_id, reconciled_at) VALUES (?, ?)"
+        " ON CONFLICT (repo_id) DO UPDATE SET reconciled_at = excluded.reconciled_at",
+        (repo_id, at),
+    )
+
+
 def mark_gone(
     conn: sqlite3.Connection, repo_id: int, marks: list[tuple[Kind, int, str, str | None]]
 ) -> dict[str, int]:
@@ -414,7 +446,8 @@ def save_resume(conn: sqlite3.Connection, repo_id: int, stream: str, state: dict
 
 
 def reset_cache(conn: sqlite3.Connection, repo_ids: Iterable[int]) -> None:
-    """Drop every cached row, search entry, validator and resume row of these repos.
+    """Drop every cached row, search entry, validator, resume row and closed-items
+    reconciliation time of these repos.
 
     Runs in the caller's transaction; the caller records `cache.reset` with it. The repo's
     generation moves on, which fences off any sync that is running (`generation`).
@@ -425,7 +458,7 @@ def reset_cache(conn: sqlite3.Connection, repo_ids: Iterable[int]) -> None:
             " ON CONFLICT (repo_id) DO UPDATE SET generation = generation + 1",
             (repo_id,),
         )
-        for table in (ISSUES.table, PRS.table, "http_cache", "sync_resume"):
+        for table in (ISSUES.table, PRS.table, "http_cache", "sync_resume", "closed_reconciled"):
             conn.execute(f"DELETE FROM {table} WHERE repo_id = ?", (repo_id,))
         rowids = search_rowids(conn, repo_id)
         conn.execute("DELETE FROM cache_search WHERE rowid BETWEEN ? AND ?", rowids)

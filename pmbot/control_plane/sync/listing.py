@@ -69,6 +69,17 @@ def by_name(full_name: str) -> str:
     return f"/repos/{full_name}"
 
 
+# The refresh pass's chain and the closed reconciliation's chain of `/issues` validators:
+# each drops only its own stale chains (`cache.drop_other_chains`).
+PASS_LISTING = "/issues?state=all&sort=updated&direction=desc"
+CLOSED_LISTING = "/issues?state=all&sort=updated&direction=asc"
+
+
+def since_param(url: str) -> str:
+    """The `since=` parameter of a listing URL, as it is written there."""
+    return next(p for p in url.split("?", 1)[1].split("&") if p.startswith("since="))
+
+
 def issues_url(base: str, state: str, direction: str, since: str | None) -> str:
     """`base` is the repo's path (`by_id`, or `by_name` before its id is known)."""
     params = {"state": state, "sort": "updated", "direction": direction, "per_page": PER_PAGE}

@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,7 +25,7 @@ from pmbot.control_plane import audit
 from pmbot.control_plane.cache import ISSUES, PRS, Kind
 from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import transaction
-from pmbot.control_plane.github.protocol import GitHubError, pages_left
+from pmbot.control_plane.github.protocol import GitHubError, pages_left, server_time
 from pmbot.control_plane.registry import get_repo
 from pmbot.control_plane.sync import listing as ls
 from pmbot.control_plane.sync.fetch_ahead import call_waiting, pages
@@ -154,12 +155,14 @@ class Run:
     not_modified: int = 0
     events: int = 0
     size: SizeEstimate = field(default_factory=SizeEstimate)
+    served_at: datetime | None = None  # GitHub's Date on the latest response
 
     def fetch(self, url: str, *, etag: str | None = None) -> Any:
         """One request. Thread-safe (no DB access): the helper threads call it."""
         self.requests += 1
         response = self.client.get(url, etag=etag)
         self.not_modified += bool(response.not_modified)
+        self.served_at = server_time(response.headers) or self.served_at
         return response
 
     def fetch_waiting(self, url: str, *, etag: str | None = None) -> Any:

@@ -22,7 +22,8 @@ Interface (worker.py and the CLI build on it):
     record_failure(conn, repo_id, error, *, attempt, next_retry_at) -> bool
         Appends `sync.failed` only when the repo's error state changes.
     reconcile_repo(conn, client, repo_id, *, settings) -> int
-        Finds cached open items that left GitHub's listings and marks them gone.
+        Finds cached items that left GitHub's listings and marks them gone: open ones at
+        each call, closed ones when `reconcile_closed_days` passed since the last time.
 
 Design (ARCHITECTURE.md "Sync semantics"; the pure rules are in `listing.py`):
 - Identity (`identity.py`): the first sync records GitHub's numeric repo id
@@ -81,7 +82,7 @@ from pmbot.control_plane.registry import get_repo
 from pmbot.control_plane.sync import listing as ls
 from pmbot.control_plane.sync.identity import explain_not_found, identify, note_listing
 from pmbot.control_plane.sync.listing import ResumeState
-from pmbot.control_plane.sync.reconcile import reconcile_open
+from pmbot.control_plane.sync.reconcile import reconcile_closed, reconcile_open
 from pmbot.control_plane.sync.run import Run, Stopped, SyncContext, SyncProgress, SyncResult, start
 from pmbot.shared.logs import redact
 from pmbot.shared.settings import Settings
@@ -119,6 +120,7 @@ def sync_repo(
         _resuming(run, PRS, _sync_prs)
         if reconcile:
             run.changed += reconcile_open(run)
+            run.changed += reconcile_closed(run)
         if run.changed or get_repo(conn, repo_id).status != "ok":
             with run.commit():
                 run.record(
@@ -171,10 +173,10 @@ def failure_message(error: BaseException) -> tuple[str, str]:
 def reconcile_repo(
     conn: sqlite3.Connection, client: Any, repo_id: int, *, settings: Settings
 ) -> int:
-    """Mark cached open items that GitHub no longer lists as gone; returns how many."""
+    """Mark cached items that GitHub no longer lists as gone; returns how many."""
     run = start(conn, client, repo_id, settings, None)
     identify(run)
-    return reconcile_open(run)
+    return reconcile_open(run) + reconcile_closed(run)
 
 
 def _resuming(run: Run, kind: Kind, sync_stream: Callable[[Run, Any], None]) -> None:
@@ -332,8 +334,7 @@ def _commit_issues_page(
     if validator is not None:
         url, response, first = validator
         if first:  # a new chain: the validators of older windows are never asked again
-            since = next(p for p in url.split("?", 1)[1].split("&") if p.startswith("since="))
-            cache.drop_other_chains(run.conn, run.repo_id, "/issues?", since)
+            cache.drop_other_chains(run.conn, run.repo_id, ls.PASS_LISTING, ls.since_param(url))
         cache.save_validator(
             run.conn, run.repo_id, url, response.etag, response.last_modified, response.next_url
         )
