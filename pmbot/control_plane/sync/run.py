@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from pmbot.control_plane import audit
+from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.cache import ISSUES, PRS, Kind
 from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import transaction
@@ -213,6 +214,25 @@ class Run:
     def record(self, event: audit.AuditEvent) -> None:
         audit.record(self.conn, event)
         self.events += 1
+
+    def save_resume(self, kind: Kind, state: ls.ResumeState | None) -> None:
+        """Where the stream goes on after this page (None: its pass is done)."""
+        cache.save_resume(self.conn, self.repo_id, kind.stream, state and state.to_json())
+
+    def record_page(
+        self, kind: Kind, items: int, changed: int, delta: dict, cursor: str | None
+    ) -> None:
+        """`sync.page_committed` for a page that changed something or moved the cursor."""
+        if changed or cursor is not None:
+            committed = ev.SyncPageCommitted(
+                repo_id=self.repo_id,
+                stream=kind.stream,
+                cursor=cursor,
+                items=items,
+                changed=changed,
+                delta={k: v for k, v in delta.items() if v},
+            )
+            self.record(committed)
 
     def page_done(self, kind: Kind, items: int, changed: int) -> None:
         self.pages += 1

@@ -82,6 +82,7 @@ from pmbot.control_plane.registry import get_repo
 from pmbot.control_plane.sync import listing as ls
 from pmbot.control_plane.sync.identity import explain_not_found, identify, note_listing
 from pmbot.control_plane.sync.listing import ResumeState
+from pmbot.control_plane.sync.pulls import sync_prs
 from pmbot.control_plane.sync.reconcile import reconcile_closed, reconcile_open
 from pmbot.control_plane.sync.run import Run, Stopped, SyncContext, SyncProgress, SyncResult, start
 from pmbot.shared.logs import redact
@@ -90,7 +91,6 @@ from pmbot.shared.settings import Settings
 __all__ = ["SyncContext", "SyncProgress", "SyncResult", "record_failure", "sync_repo"]
 
 MAX_PASSES = 3  # a pass that moved the cursor is followed by one that primes the next URL
-SINGLE_PR_GETS = 10  # stale PRs below a page of no stale ones: fetched singly if this few
 FAILURE_MESSAGES = {
     "not_found": "repository not found or token lacks access",
     "unauthorized": "token missing or invalid",
@@ -117,7 +117,7 @@ def sync_repo(
             _resuming(run, ISSUES, _sync_issues)
         except NotFound as error:
             raise explain_not_found(run, error) from error
-        _resuming(run, PRS, _sync_prs)
+        _resuming(run, PRS, sync_prs)
         if reconcile:
             run.changed += reconcile_open(run)
             run.changed += reconcile_closed(run)
@@ -321,7 +321,7 @@ def _relist_burst(run: Run, second: str) -> None:
         response = run.fetch_waiting(url)
         with run.commit():
             write = cache.upsert_issue_page(run.conn, run.repo_id, response.data)
-            _record_page(run, ISSUES, len(response.data), write.changed, write.delta, None)
+            run.record_page(ISSUES, len(response.data), write.changed, write.delta, None)
         run.page_done(ISSUES, len(response.data), write.changed)
         items = response.data
         url = response.next_url if items and items[-1]["updated_at"] <= second else None
@@ -338,107 +338,5 @@ def _commit_issues_page(
         cache.save_validator(
             run.conn, run.repo_id, url, response.etag, response.last_modified, response.next_url
         )
-    _save_resume(run, ISSUES, resume)
-    _record_page(run, ISSUES, items, write.changed, write.delta, cursor)
-
-
-def _save_resume(run: Run, kind: Kind, state: ResumeState | None) -> None:
-    cache.save_resume(run.conn, run.repo_id, kind.stream, state and state.to_json())
-
-
-def _record_page(
-    run: Run, kind: Kind, items: int, changed: int, delta: dict, cursor: str | None
-) -> None:
-    if changed or cursor is not None:
-        committed = ev.SyncPageCommitted(
-            repo_id=run.repo_id,
-            stream=kind.stream,
-            cursor=cursor,
-            items=items,
-            changed=changed,
-            delta={k: v for k, v in delta.items() if v},
-        )
-        run.record(committed)
-
-
-# -- pull request details --------------------------------------------------------------------
-
-
-def _sync_prs(run: Run, state: ResumeState | None) -> None:
-    """List /pulls newest first down to the oldest PR whose details are stale; with none
-    stale, ask page 1 conditionally (`_pulls_check`)."""
-    if state is None:
-        floor = cache.stale_details_floor(run.conn, run.repo_id)
-        if floor is None:
-            floor = _pulls_check(run)
-        if floor is None:
-            return
-        state = ResumeState(floor=floor)
-    run.between_pages()
-    first_url = ls.pulls_url(run.base)
-
-    def url_of(page_state: ResumeState) -> str:
-        return page_state.next_url or first_url
-
-    for page_state, response, payloads in run.listing(state, url_of, ls.pulls_next, ahead=True):
-        following = ls.pulls_next(page_state, response)
-        top = ls.with_top(page_state, response).top
-        with run.commit():
-            written = cache.apply_pull_details(run.conn, run.repo_id, response.data, payloads)
-            if page_state.next_url is None:  # page 1: the next poll's conditional check
-                cache.save_validator(
-                    run.conn, run.repo_id, first_url, response.etag, response.last_modified
-                )
-            cursor = None
-            if following is None:  # the pass's last page: settle it
-                cache.settle_details(run.conn, run.repo_id, top)
-                old = run.cursor(PRS)
-                cursor = top if top is not None and (old is None or top > old) else None
-            _save_resume(run, PRS, following)
-            _record_page(run, PRS, len(response.data), written, {}, cursor)
-        run.page_done(PRS, len(response.data), written)
-        if following is None:
-            return
-        if not written and _fetch_stragglers(run, response.data[-1]["updated_at"], top):
-            return
-
-
-def _fetch_stragglers(run: Run, below: str, top: str | None) -> bool:
-    """After a /pulls page that held no stale cached PR, the few stale PRs left below it (an
-    old open PR under pages of closed ones the cache does not keep) are fetched one by one
-    instead of listing down to them, so the depth follows what changed. False (keep
-    listing) when more than SINGLE_PR_GETS are left."""
-    numbers = cache.stale_prs_below(run.conn, run.repo_id, below, SINGLE_PR_GETS + 1)
-    if len(numbers) > SINGLE_PR_GETS:
-        return False
-    pulls = []
-    for number in numbers:
-        run.check_stop()
-        try:
-            pulls.append(run.fetch_waiting(ls.pull_url(run.base, number)).data)
-        except NotFound:
-            continue  # settled below as checked, like a PR the listing did not show
-    with run.commit():
-        written = cache.apply_pull_details(run.conn, run.repo_id, pulls)
-        cache.settle_details(run.conn, run.repo_id, top)
-        old = run.cursor(PRS)
-        cursor = top if top is not None and (old is None or top > old) else None
-        _save_resume(run, PRS, None)
-        _record_page(run, PRS, len(pulls), written, {}, cursor)
-    run.page_done(PRS, len(pulls), written)
-    return True
-
-
-def _pulls_check(run: Run) -> str | None:
-    """Page 1 of /pulls, conditionally: some PR changes (commits pushed to the head branch)
-    move only the PR's `updated_at` there, not the issue's. A 304 (free) means no PR moved.
-    Otherwise returns the floor down to which /pulls must be listed: the newest `updated_at`
-    it showed last time (the prs cursor), so only what changed is read."""
-    url = ls.pulls_url(run.base)
-    etag, _ = cache.get_validator(run.conn, url)
-    if etag is None:
-        return None  # never listed: the import lists /pulls as its PRs need
-    response = run.fetch_waiting(url, etag=etag)
-    if response.not_modified or not response.data:
-        return None
-    return run.cursor(PRS) or response.data[-1]["updated_at"]
+    run.save_resume(ISSUES, resume)
+    run.record_page(ISSUES, items, write.changed, write.delta, cursor)
