@@ -18,7 +18,7 @@ from pmbot.control_plane.db import connect
 from tests.conftest import insert_cached_item
 from tests.fake_github import FakeGitHub
 from tests.fake_github.demo import free_port, pmbot_env, start_pmbot, stop_process, wait_ready
-from tests.ui_support import LiveServer, chromium, watch
+from tests.ui_support import LiveServer, chromium, open_route, watched_page
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -88,18 +88,8 @@ def browser():
 @pytest.fixture
 def ui(browser, server):
     """A fresh 1280×800 page; fails the test on any console or page error it did not allow."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    watched = watch(page)
-    yield watched
-    context.close()
-    assert watched.unexpected_errors() == []
-
-
-def _open(ui, server: LiveServer, route: str):
-    ui.page.goto(f"{server.base_url}/{route}")
-    return ui.page
+    with watched_page(browser, WAIT_MS) as watched:
+        yield watched
 
 
 def _card(page, full_name: str):
@@ -121,7 +111,7 @@ def _wait_idle_with_counts(card, issues_open, issues_closed, prs_open, prs_close
 
 
 def test_format_helpers_in_the_browser(ui, server):
-    page = _open(ui, server, "#/repos")
+    page = open_route(ui, server, "#/repos")
     results = page.evaluate(
         """async () => {
             const f = await import('/static/format.js');
@@ -161,7 +151,7 @@ def test_format_helpers_in_the_browser(ui, server):
 
 
 def test_empty_state_and_add_repo_imports_with_progress(ui, server, github):
-    page = _open(ui, server, "#/repos")
+    page = open_route(ui, server, "#/repos")
     expect(page.locator(".empty-state")).to_have_text("No repos yet — add owner/name above.")
     ui.screenshot("01-repos-empty")
     # Slow the first listing pages down so the import is visible while it runs.
@@ -186,7 +176,7 @@ def test_invalid_name_shows_the_servers_message(ui, server):
     status, problem = server.api("POST", "/api/repos", {"full_name": bad_name})
     assert status == 422
     ui.allow_console_error("status of 422")
-    page = _open(ui, server, "#/repos")
+    page = open_route(ui, server, "#/repos")
     field = page.get_by_label("Repository (owner/name or a github.com URL)")
     field.fill(bad_name)
     expect(page.locator("#repo-name-error")).to_have_text("Use the form owner/name.")
@@ -198,7 +188,7 @@ def test_invalid_name_shows_the_servers_message(ui, server):
 
 def test_sync_now_shows_a_new_item(ui, server, github):
     number = github.add_issue(REPO, title="Fresh <script>alert(1)</script> gizmo", labels=["p1"])
-    page = _open(ui, server, "#/repos")
+    page = open_route(ui, server, "#/repos")
     card = _card(page, REPO)
     card.get_by_role("button", name="Sync now").click()
     expect(card.locator(".action-message")).to_have_text("Sync requested.")
@@ -219,7 +209,7 @@ def test_sync_now_shows_a_new_item(ui, server, github):
 
 
 def test_the_mirror_toggle_turns_a_repos_git_mirror_on_and_off(ui, server):
-    page = _open(ui, server, "#/repos")
+    page = open_route(ui, server, "#/repos")
     card = _card(page, REPO)
     expect(card.locator(".mirror-state")).to_have_text("Off")
     card.locator("button.mirror-toggle", has_text="Mirror code").click()
@@ -236,7 +226,7 @@ def test_the_mirror_toggle_turns_a_repos_git_mirror_on_and_off(ui, server):
 
 
 def test_add_from_org_marks_tracked_repos(ui, server):
-    page = _open(ui, server, "#/repos")
+    page = open_route(ui, server, "#/repos")
     page.get_by_text("Add from org").click()
     page.get_by_label("Organisation or user").fill("acme")
     page.get_by_role("button", name="List repos").click()
@@ -254,7 +244,7 @@ def test_add_from_org_marks_tracked_repos(ui, server):
 
 def test_repo_page_tabs_filters_and_load_more(ui, server):
     repo_id = server.repo_id(REPO)
-    page = _open(ui, server, f"#/repo/{repo_id}")
+    page = open_route(ui, server, f"#/repo/{repo_id}")
     rows = page.locator("table.items tbody tr")
     expect(rows).to_have_count(50)
     page.get_by_role("button", name="Load more").click()
@@ -278,7 +268,7 @@ def test_repo_page_says_why_an_item_is_no_longer_on_github(ui, server):
                            updated_at="2099-01-01T00:00:00Z")  # fmt: skip
     finally:
         conn.close()
-    page = _open(ui, server, f"#/repo/{repo_id}")
+    page = open_route(ui, server, f"#/repo/{repo_id}")
     rows = page.locator("table.items tbody tr")
     expect(rows).to_have_count(50)
     expect(page.locator('tr[data-number="9999"]')).to_have_count(0)
@@ -291,7 +281,7 @@ def test_repo_page_says_why_an_item_is_no_longer_on_github(ui, server):
 def test_outage_shows_the_error_and_the_cache_still_browses(ui, server, github):
     github.go_down()
     try:
-        page = _open(ui, server, "#/repos")
+        page = open_route(ui, server, "#/repos")
         card = _card(page, REPO)
         card.get_by_role("button", name="Sync now").click()
         expect(page.locator("#setup-banner")).to_contain_text("unreachable", timeout=WAIT_MS)
@@ -309,7 +299,7 @@ def test_outage_shows_the_error_and_the_cache_still_browses(ui, server, github):
 
 
 def test_reset_cache_needs_the_typed_confirmation(ui, server):
-    page = _open(ui, server, "#/settings")
+    page = open_route(ui, server, "#/settings")
     zone = page.locator(".danger-zone")
     expect(zone).to_contain_text("cached issue and pull request")
     expect(zone).to_contain_text("the list of repos and the audit log")
@@ -327,14 +317,14 @@ def test_reset_cache_needs_the_typed_confirmation(ui, server):
     )
     _, events = server.api("GET", "/api/audit?type=cache.reset")
     assert [e["type"] for e in events["items"]] == ["cache.reset"]
-    page = _open(ui, server, "#/repos")
+    page = open_route(ui, server, "#/repos")
     card = _card(page, REPO)
     card.get_by_role("button", name="Sync now").click()
     _wait_idle_with_counts(card, ISSUES_OPEN + 1, ISSUES_CLOSED, PRS_OPEN, PRS_CLOSED)
 
 
 def test_audit_page_lists_events_and_verify_is_intact(ui, server):
-    page = _open(ui, server, "#/audit")
+    page = open_route(ui, server, "#/audit")
     expect(page.locator(".verify-result")).to_have_text(
         re.compile(r"^Chain intact — [\d,]+ events")
     )
@@ -356,7 +346,7 @@ def test_audit_page_lists_events_and_verify_is_intact(ui, server):
 def test_narrow_window_and_keyboard_navigation(ui, server):
     page = ui.page
     page.set_viewport_size({"width": 390, "height": 844})
-    _open(ui, server, "#/repos")
+    open_route(ui, server, "#/repos")
     expect(_card(page, REPO)).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390

@@ -22,7 +22,7 @@ from pmbot.shared.settings import Settings
 from tests import scripted_executor as se
 from tests.fake_github import FakeGitHub
 from tests.fake_github.demo import free_port, pmbot_env, start_pmbot, stop_process, wait_ready
-from tests.ui_support import LiveServer, chromium, watch
+from tests.ui_support import LiveServer, chromium, open_route, watched_page
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -93,18 +93,9 @@ def browser():
 
 @pytest.fixture
 def ui(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    watched = watch(page)
-    yield watched
-    context.close()
-    assert watched.unexpected_errors() == []
-
-
-def _open(ui, server: LiveServer, route: str):
-    ui.page.goto(f"{server.base_url}/{route}")
-    return ui.page
+    viewport = {"width": 1280, "height": 900}
+    with watched_page(browser, WAIT_MS, viewport=viewport, accept_downloads=True) as watched:
+        yield watched
 
 
 def _shot(page, name: str) -> None:
@@ -136,7 +127,7 @@ def _run_id_from(page) -> str:
 
 
 def test_helpers_in_the_browser(ui, server):
-    page = _open(ui, server, "#/runs")
+    page = open_route(ui, server, "#/runs")
     results = page.evaluate(
         """async () => {
             const r = await import('/static/run_helpers.js');
@@ -167,7 +158,7 @@ def test_new_plan_form_shows_every_problem_then_creates_the_plan(ui, server):
     ui.allow_console_error("status of 422")
     _, graphs = server.api("GET", "/api/graphs")
     defaults = graphs["budget_defaults"]
-    page = _open(ui, server, "#/runs")
+    page = open_route(ui, server, "#/runs")
     expect(page.locator("main h1")).to_have_text("Runs")
     expect(page.locator('[data-nav="runs"]')).to_have_attribute("aria-current", "page")
     page.get_by_role("link", name="New plan").click()
@@ -251,7 +242,7 @@ def test_new_plan_form_shows_every_problem_then_creates_the_plan(ui, server):
 
 def test_run_page_follows_the_scripted_run_live(ui, server):
     run_id = _run_by_goal(server, GOAL)
-    page = _open(ui, server, f"#/runs/{run_id}")
+    page = open_route(ui, server, f"#/runs/{run_id}")
     badge = page.locator(".run-title .run-state")
     live = page.locator(".live-status")
     expect(badge).to_have_text("Draft")
@@ -348,7 +339,7 @@ def test_run_page_follows_the_scripted_run_live(ui, server):
 
 def test_reject_needs_a_reason_and_the_run_page_says_why(ui, server):
     run = _plan(server, "Draft release notes for 2.0")
-    page = _open(ui, server, f"#/runs/{run['run_id']}")
+    page = open_route(ui, server, f"#/runs/{run['run_id']}")
     expect(page.locator(".run-title .run-state")).to_have_text("Draft")
     actions = page.locator(".run-actions")
     expect(actions.get_by_role("button")).to_have_text(["Approve plan", "Reject…", "Cancel run…"])
@@ -382,7 +373,7 @@ def test_cancel_an_approved_run(ui, server):
     run = _plan(server, "Review the open pull requests")
     status, _ = server.api("POST", f"/api/runs/{run['run_id']}/approve", {})
     assert status == 200
-    page = _open(ui, server, f"#/runs/{run['run_id']}")
+    page = open_route(ui, server, f"#/runs/{run['run_id']}")
     expect(page.locator(".run-title .run-state")).to_have_text("Approved")
     actions = page.locator(".run-actions")
     expect(actions.get_by_role("button")).to_have_text(["Cancel run…"])
@@ -404,7 +395,7 @@ def test_runs_list_filters_pages_and_updates_live(ui, server):
     _, listing = server.api("GET", "/api/runs?limit=200")
     total = len(listing["items"])
     assert total == 53  # the three plans of the tests above, and these fifty
-    page = _open(ui, server, "#/runs")
+    page = open_route(ui, server, "#/runs")
     rows = page.locator("table.runs-table tbody tr")
     expect(rows).to_have_count(50)
     expect(page.locator(".list-status")).to_have_text("Showing 50 runs, newest first.")
@@ -450,12 +441,12 @@ def test_run_page_on_a_narrow_window_and_an_unknown_run(ui, server):
     ui.allow_console_error("status of 404")
     page = ui.page
     page.set_viewport_size({"width": 390, "height": 844})
-    _open(ui, server, f"#/runs/{_run_by_goal(server, GOAL)}")
+    open_route(ui, server, f"#/runs/{_run_by_goal(server, GOAL)}")
     expect(page.locator(".run-title .run-state")).to_have_text("Completed")
     expect(page.locator("table.artifacts tbody tr")).to_have_count(2)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     _shot(page, "06-run-narrow")
-    _open(ui, server, "#/runs/run-does-not-exist")
+    open_route(ui, server, "#/runs/run-does-not-exist")
     expect(page.locator("main h1")).to_have_text("Run not found")
     expect(page.locator("main [role=alert]")).to_contain_text("No run run-does-not-exist here")
 
@@ -465,7 +456,7 @@ def test_cancel_while_waiting_on_an_interrupt(ui, server):
     server.api("POST", f"/api/runs/{run_id}/approve", {})
     se.start(server.settings, run_id)
     se.raise_interrupt(server.settings, run_id, kind="question", risk="low", payload={"q": "?"})
-    page = _open(ui, server, f"#/runs/{run_id}")
+    page = open_route(ui, server, f"#/runs/{run_id}")
     badge = page.locator(".run-title .run-state")
     expect(badge).to_have_text("Waiting for you")
     card = page.locator(".interrupt")

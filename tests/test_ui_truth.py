@@ -18,7 +18,7 @@ import pytest
 
 from tests.fake_github import FakeGitHub
 from tests.fake_github.demo import free_port, pmbot_env, start_pmbot, stop_process, wait_ready
-from tests.ui_support import LiveServer, chromium, watch
+from tests.ui_support import LiveServer, chromium, watched_page
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -84,13 +84,8 @@ def browser():
 
 @pytest.fixture
 def ui(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    watched = watch(page)
-    yield watched
-    context.close()
-    assert watched.unexpected_errors() == []
+    with watched_page(browser, WAIT_MS) as watched:
+        yield watched
 
 
 def _token_item(page):

@@ -112,3 +112,23 @@ def watch(page) -> WatchedPage:
     )
     page.on("pageerror", lambda error: watched.errors.append(f"pageerror: {error}"))
     return watched
+
+
+@contextlib.contextmanager
+def watched_page(browser: Any, wait_ms: int, **context_options: Any) -> Iterator[WatchedPage]:
+    """A fresh page in its own context (1280×800 unless told); afterwards, fails the test
+    on any console or page error it did not allow."""
+    options = {"viewport": {"width": 1280, "height": 800}, **context_options}
+    context = browser.new_context(**options)
+    page = context.new_page()
+    page.set_default_timeout(wait_ms)
+    watched = watch(page)
+    yield watched
+    context.close()
+    assert watched.unexpected_errors() == []
+
+
+def open_route(ui: WatchedPage, server: LiveServer, route: str) -> Any:
+    """Go to `route` of the server's UI (e.g. `#/repos`); returns the page."""
+    ui.page.goto(f"{server.base_url}/{route}")
+    return ui.page
