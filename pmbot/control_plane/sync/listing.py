@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from pmbot.control_plane.github.protocol import server_time
 from pmbot.shared.timeutil import parse_rfc3339, to_rfc3339, utc_now
@@ -80,6 +80,13 @@ def since_param(url: str) -> str:
     return next(p for p in url.split("?", 1)[1].split("&") if p.startswith("since="))
 
 
+def since_of(url: str | None) -> str | None:
+    """The `since` time of a listing URL (None without a URL or a `since`)."""
+    if url is None:
+        return None
+    return parse_qs(urlsplit(url).query).get("since", [None])[0]
+
+
 def issues_url(base: str, state: str, direction: str, since: str | None) -> str:
     """`base` is the repo's path (`by_id`, or `by_name` before its id is known)."""
     params = {"state": state, "sort": "updated", "direction": direction, "per_page": PER_PAGE}
@@ -112,9 +119,30 @@ def repo_path(url: str) -> tuple[str, str] | None:
 # -- issues: refresh passes ----------------------------------------------------------------
 
 
-def pass_state(basis: str, overlap: int) -> ResumeState:
-    """A refresh pass from cursor `basis`, re-reading `overlap` seconds below it."""
-    return ResumeState(phase=PASS, basis=basis, since=shift(basis, -overlap))
+def pass_state(basis: str, overlap: int, head: str | None = None) -> ResumeState:
+    """A refresh pass from cursor `basis`, re-reading `overlap` seconds below it.
+
+    `head` is the `since` of the stored chain, when there is one: the listing since an
+    earlier, lower point holds the window as its first pages (it is sorted newest first),
+    so the chain stays valid while the cursor moves, and the pass stops below the window
+    (`pass_next`)."""
+    bottom = shift(basis, -overlap)
+    since = head if head is not None and head <= bottom else bottom
+    return ResumeState(phase=PASS, basis=basis, since=since)
+
+
+def pass_next(response: Any, bottom: str) -> str | None:
+    """A pass's next page: GitHub's `Link` next, unless this page reached below `bottom`
+    (the window's start), where the window is covered."""
+    items = response.data
+    if items and items[-1]["updated_at"] < bottom:
+        return None
+    return response.next_url
+
+
+def reaches(response: Any, bottom: str) -> bool:
+    """Whether a page holds an item at or after `bottom` (it belongs to that window's chain)."""
+    return not response.data or response.data[0]["updated_at"] >= bottom
 
 
 def pass_cursor(basis: str, response: Any) -> str:
