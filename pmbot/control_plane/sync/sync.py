@@ -205,6 +205,9 @@ def _load(run: Run, kind: Kind) -> ResumeState | None:
 
 
 def _sync_issues(run: Run, state: ResumeState | None) -> None:
+    if state is not None and state.phase == ls.BACKFILL:  # finish it before anything else
+        _backfill_closed(run, state)
+        state = None
     if state is None and run.cursor(ISSUES) is None:
         state = ResumeState(phase=ls.BACKLOG)
     if state is not None and state.phase == ls.BACKLOG:
@@ -217,9 +220,12 @@ def _sync_issues(run: Run, state: ResumeState | None) -> None:
         cursor = _issues_pass(run, state)
     for _ in range(MAX_RECHECKS):  # a pass that moved the cursor: did anything move meanwhile?
         if cursor == state.basis:
-            return
+            break
         state = _refresh_state(run)
         cursor = _issues_pass(run, state, recheck=True)
+    backfill = _backfill_due(run)
+    if backfill is not None:
+        _backfill_closed(run, backfill)
 
 
 def _refresh_state(run: Run) -> ResumeState:
@@ -305,6 +311,8 @@ def _pass_page(
         resume = None if done else state.at(next_url)
         moved = done and state.pass_cursor != run.cursor(ISSUES)
         cursor = state.pass_cursor if moved else None
+        if moved and run.cursor(ISSUES) is None:  # the import's window pass is complete
+            run.record(ev.SyncClosedWindowFilled(repo_id=run.repo_id, since=state.since))
         _commit_issues_page(run, write, len(items), resume, cursor, chain)
     run.page_done(ISSUES, len(items), write.changed)
 
@@ -324,7 +332,7 @@ def _import_backlog(run: Run, state: ResumeState) -> ResumeState:
 
     Returns the state of the pass that imports the window itself.
     """
-    days = run.settings.sync_closed_days
+    days = run.closed_days
 
     def advance(page_state: ResumeState, response: Any) -> ResumeState | None:
         return ls.backlog_next(ls.with_window(page_state, response, days), response)
@@ -345,15 +353,54 @@ def _import_backlog(run: Run, state: ResumeState) -> ResumeState:
         run.page_done(ISSUES, len(response.data), write.changed)
         if following is None:
             for second in page_state.bursts or ():
-                _relist_burst(run, second)
+                _relist_burst(run, page_state, second)
             return resume
     raise AssertionError("unreachable: the last backlog page returns")
 
 
-def _relist_burst(run: Run, second: str) -> None:
+def _backfill_due(run: Run) -> ResumeState | None:
+    """The backfill a widened closed window needs, if any: closed items updated between the
+    window's start now (GitHub's clock) and the start every cached closed item is known from.
+
+    A cache imported before that start was recorded (migration 0012) was imported with the
+    setting's window, so that is recorded first."""
+    covered = run.closed_since()
+    if covered is None:
+        covered = ls.window_start_at(run.served_at, run.settings.sync_closed_days)
+        with run.commit():
+            run.record(ev.SyncClosedWindowFilled(repo_id=run.repo_id, since=covered))
+    target = ls.window_start_at(run.served_at, run.closed_days)
+    return ls.backfill_state(target, covered) if target < covered else None
+
+
+def _backfill_closed(run: Run, state: ResumeState) -> None:
+    """The closed items a widened window lacks, oldest first by keyset like the import's
+    backlog (`state=closed&direction=asc&since=` the new start, stopping at the old start),
+    so nothing cached is read again; resumable from `sync_resume`. Its last page records
+    `sync.closed_window_filled` with the new start."""
+
+    def url_of(page_state: ResumeState) -> str:
+        return ls.backlog_url(run.base, page_state)
+
+    for page_state, response, payloads in run.listing(state, url_of, ls.backlog_next, ahead=True):
+        following = ls.backlog_next(page_state, response)
+        note_listing(run, response.data)
+        with run.commit():
+            write = cache.upsert_issue_page(run.conn, run.repo_id, response.data, payloads)
+            if following is None:
+                run.record(ev.SyncClosedWindowFilled(repo_id=run.repo_id, since=state.basis))
+            _commit_issues_page(run, write, len(response.data), following, None, None)
+        run.page_done(ISSUES, len(response.data), write.changed)
+        if following is None:
+            for second in page_state.bursts or ():
+                _relist_burst(run, page_state, second)
+            return
+
+
+def _relist_burst(run: Run, state: ResumeState, second: str) -> None:
     """Page once more through a same-second burst the backlog followed `Link` through
     (`listing.burst_url`), upserting what it shows; not resumable (a crash skips it)."""
-    url: str | None = ls.burst_url(run.base, second)
+    url: str | None = ls.burst_url(run.base, state, second)
     while url is not None:
         run.check_stop()
         response = run.fetch_waiting(url)
