@@ -50,9 +50,14 @@ Design (ARCHITECTURE.md "Sync semantics"; the pure rules are in `listing.py`):
   keyset (design (a): each query restarts at `since = last updated_at − 1 s`, de-duplicated
   by the idempotent upsert, following `Link` only inside a same-second burst larger than a
   page), so closing or editing an item mid-listing cannot shift another out of view. Then
-  the window itself, `settings.sync_closed_days` back from GitHub's `Date` header, as a
+  the window itself, the repo's closed-window days back from GitHub's `Date` header, as a
   refresh pass with `since = window start`. An empty repo's cursor is window start +
   overlap (GitHub's clock, not ours), so its refresh URL is stable too.
+- Closed-items window (ADR 0003 §10): the repo's own days, else the setting's. An import
+  records `sync.closed_window_filled` (its window start) with its window pass's last page.
+  When the window's start now is older than that (the operator widened it), the sync
+  lists `state=closed&direction=asc&since=` the new start by keyset like the backlog,
+  stopping at the old start, resumable (`phase: backfill`), and records the new start.
 - PR details: `/pulls?state=all&sort=updated&direction=desc`, listed when the issues
   stream left PRs with stale details, down to the oldest of them; otherwise page 1 is asked
   conditionally on every poll (a change only /pulls sees), and a 200 is listed down to
