@@ -87,7 +87,7 @@ function createClosedWindow(repoId, onChange) {
   const text = h("span", { className: "closed-window-text" });
   const days = h("input", { id: "closed-window-days", name: "days", type: "number", min: "0", max: "10000", step: "1", required: true });
   const save = h("button", { type: "submit" }, "Set window");
-  const message = h("span", { className: "closed-window-message action-message", role: "status", hidden: true });
+  const message = h("span", { className: "closed-window-message", role: "status", hidden: true });
   const root = h("form", { className: "closed-window" }, text, " ",
     h("label", { for: "closed-window-days" }, "Keep closed items updated in the last"), " ", days, " days ", save, " ", message);
   let edited = false;
