@@ -93,8 +93,10 @@ def test_widening_backfills_exactly_the_missing_closed_items(
     assert status["closed_window_start"] == filled["since"]  # not yet: the old start, true
     assert status["closed_window_backfilling"] is True
     before, used = len(fake.requests), fake.rate_used
-    result = run(conn, gh, repo_id, cfg)
+    progress = []
+    result = run(conn, gh, repo_id, cfg, on_progress=progress.append)
     listed = closed_listings(fake, before)
+    assert [p.pages for p in progress][-3:] == [1, 2, 3]  # the repo's progress, page by page
     # 250 missing items: 3 keyset pages, the first since the new start; nothing else charged
     # but the repo's refresh (issues page 1, 304) and the closed listing itself.
     assert len(listed) == 3
