@@ -12,9 +12,10 @@ import pytest
 
 from pmbot.control_plane import operations, registry, repo_status
 from pmbot.control_plane.audit import rebuild
+from pmbot.control_plane.github.client import GitHubClient, urllib_transport
 from pmbot.shared.timeutil import parse_rfc3339, to_rfc3339
 from tests import test_sync as base
-from tests.test_sync import REPO, assert_converged, events_of, rows_of, run
+from tests.test_sync import REPO, TOKEN, assert_converged, events_of, rows_of, run
 
 # test_sync's fixtures: the fake on real time, its client, settings (90 days) and repo.
 clock_start, fake_options, gh, cfg = base.clock_start, base.fake_options, base.gh, base.cfg
@@ -116,18 +117,22 @@ def test_widening_backfills_exactly_the_missing_closed_items(
     assert closed_listings(fake, before) == []
 
 
-class KilledAfter:
-    """The client, killed (the transport raises) at the `pages`+1-th closed listing page."""
+class Killed(Exception):
+    """The process died mid-request (not a network error: the client does not retry it)."""
 
-    def __init__(self, client, pages: int) -> None:
-        self.client, self.pages = client, pages
 
-    def get(self, url: str, *, etag=None):
+def killed_after(pages: int):
+    """A transport that dies at the `pages`+1-th closed listing page."""
+    left = [pages]
+
+    def transport(method, url, headers, body, timeout):
         if "state=closed" in url:
-            self.pages -= 1
-            if self.pages < 0:
-                raise ConnectionResetError("killed mid-backfill")
-        return self.client.get(url, etag=etag)
+            left[0] -= 1
+            if left[0] < 0:
+                raise Killed(url)
+        return urllib_transport(method, url, headers, body, timeout)
+
+    return transport
 
 
 def test_a_backfill_killed_midway_resumes_without_rereading_done_pages(
@@ -135,8 +140,9 @@ def test_a_backfill_killed_midway_resumes_without_rereading_done_pages(
 ):
     operations.set_closed_window(conn, repo_id, 200)
     before = len(fake.requests)
-    with pytest.raises(ConnectionResetError):
-        run(conn, KilledAfter(gh, 2), repo_id, cfg)
+    dying = GitHubClient(fake.base_url, TOKEN, sleep=lambda _s: None, transport=killed_after(2))
+    with pytest.raises(Killed):
+        run(conn, dying, repo_id, cfg)
     first_run = closed_listings(fake, before)
     new_start = since_of(first_run[0])
     assert len(first_run) == 2
