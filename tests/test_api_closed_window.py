@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pmbot.cli import main
+from pmbot.control_plane import repo_status
+from pmbot.control_plane.db import open_database
 from pmbot.control_plane.registry import MAX_CLOSED_DAYS
 
 
@@ -81,7 +83,20 @@ def test_the_cli_sets_the_window_and_status_shows_it(monkeypatch, settings, db_p
     assert "acme/widgets: closed, updated since" in capsys.readouterr().out
     assert main(["status", "acme/widgets"]) == 0
     assert "closed window:  30 days (this repo's)" in capsys.readouterr().out
+    assert main(["repos", "list"]) == 0
+    header, line = capsys.readouterr().out.splitlines()
+    assert "CLOSED SINCE" in header
+    assert status_start(settings) in line
     with pytest.raises(SystemExit) as refused:
         main(["repos", "closed-window", "acme/widgets", "-3"])
     assert refused.value.code == 2
     assert "expected a whole number from 0" in capsys.readouterr().err
+
+
+def status_start(settings) -> str:
+    """The closed window's start the status serves for the one repo, as a date."""
+    conn = open_database(settings.db_path)
+    try:
+        return repo_status.list_statuses(conn)[0]["closed_window_start"][:10]
+    finally:
+        conn.close()

@@ -109,7 +109,8 @@ def run_list(args: argparse.Namespace) -> int:
         print("no repos yet; add one with `pmbot repos add owner/name`")
     else:
         print(
-            f"{'ID':>4}  {'REPO':<40} {'STATUS':<12} {'ISSUES o/c':>12} {'PRS o/c':>10}  LAST SYNC"
+            f"{'ID':>4}  {'REPO':<40} {'STATUS':<12} {'ISSUES o/c':>12} {'PRS o/c':>10}"
+            "  CLOSED SINCE  LAST SYNC"
         )
         for row in rows:
             print(_list_line(row))
@@ -128,12 +129,13 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def _list_line(row: dict) -> str:
+    """Closed counts with the start of what is cached ("closed, updated since")."""
     counts = row["counts"]
     issues = f"{counts['issues_open']}/{counts['issues_closed']}"
     prs = f"{counts['prs_open']}/{counts['prs_closed']}"
     return (
         f"{row['repo_id']:>4}  {row['full_name']:<40} {row['status']:<12} {issues:>12}"
-        f" {prs:>10}  {row['last_sync_at'] or 'never'}"
+        f" {prs:>10}  {row['closed_window_start'][:10]:<12}  {row['last_sync_at'] or 'never'}"
     )
 
 
