@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_sync import _start_fake  # noqa: E402
+from bench_sync import _disk_ratio, _start_fake  # noqa: E402
 
 MIB = 1 << 20
 
@@ -104,18 +104,6 @@ def _vm_hwm(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError("no VmHWM in /proc status")
-
-
-def _disk_ratio(db: Path) -> float:
-    """Bytes of the database file and its WAL per byte of cached payload JSON."""
-    files = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
-    with sqlite3.connect(db) as conn:
-        payload = sum(
-            conn.execute(f"SELECT sum(length(CAST(payload_json AS BLOB))) FROM {t}").fetchone()[0]
-            or 0
-            for t in ("github_issues", "github_pull_requests")
-        )
-    return files / max(payload, 1)
 
 
 def _parse() -> argparse.Namespace:
