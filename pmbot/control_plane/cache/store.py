@@ -157,7 +157,7 @@ def _list_columns(item: dict) -> tuple:
         item["state"],
         item["title"],
         (item.get("user") or {}).get("login"),
-        dumps(labels),
+        dumps(labels) if labels else "[]",  # most items have none; a dumps costs ~20 µs
         item.get("comments") or 0,
         item["created_at"],
         item["updated_at"],
