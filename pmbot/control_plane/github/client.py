@@ -310,17 +310,15 @@ class GitHubClient:
         status, headers, body = None, {}, b""
         try:
             status, headers, body = self._send(url, etag, last_modified)
-            data = self._interpret(url, status, headers, body)
+            data, text = self._interpret(url, status, headers, body)
         except GitHubError as err:
             self._report(url, status, headers, err, started)
             raise
         login = (
-            data[0].get("login")
-            if url == f"{self.base_url}/user" and isinstance(data[0], dict)
-            else None
+            data.get("login") if url == f"{self.base_url}/user" and isinstance(data, dict) else None
         )
         self._report(url, status, headers, None, started, login)
-        return status, headers, data
+        return status, headers, (data, text)
 
     def _send(self, url: str, etag: str | None, last_modified: str | None):
         token = self._token.reveal() if same_origin(url, self.base_url) else ""
