@@ -2,8 +2,9 @@
 
     python bench/bench_sync.py [--issues 40000] [--prs 10000] [--repos 100] [--baseline DIR]
 
-Measures (issue 4 and issue 11 targets in brackets): import of bench/big [≤ 10 s, peak RSS ≤
-80 MiB, ≤ 610 requests]; a no-change refresh [0 rate limit, ≤ 0.3 s]; an idle poll of a
+Measures (issue 4, 11 and 15 targets in brackets): import of bench/big [≤ 10 s, peak RSS
+≤ 80 MiB, ≤ 610 requests; ≤ 0.65× the baseline's, same run] and the database's size per byte
+of cached payload JSON [≤ 1.3]; a no-change refresh [0 rate limit, ≤ 0.3 s]; an idle poll of a
 quiet repo [≤ 2 requests, 0 points] and of one whose overlap window holds 250 items [≤ 4
 requests, 0 points]; a no-change refresh of 100 small repos [≤ 200 requests, 0 points, ≤ 3
 s]; a refresh after 500 edits [≤ 12 requests] and the idle poll after it [0 points];
@@ -22,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -41,12 +43,11 @@ from pmbot.shared.settings import Settings  # noqa: E402
 
 def main() -> int:
     args = _parse()
-    if args.baseline:
-        _baseline(args)
+    baseline = _baseline(args) if args.baseline else None
     fake = _start_fake(args)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            _bench(args, fake, Path(tmp))
+            _bench(args, fake, Path(tmp), baseline)
     finally:
         fake.process.stdin.close()
         fake.process.terminate()
@@ -94,7 +95,7 @@ def _fresh(settings: Settings, transport=urllib_transport):
     return conn, client, add_repo(conn, "bench/big").repo_id
 
 
-def _bench(args, fake: _Fake, tmp: Path) -> None:
+def _bench(args, fake: _Fake, tmp: Path, baseline: float | None) -> None:
     settings = _settings(fake, tmp / "main")
     conn, client, big = _fresh(settings)
 
@@ -107,6 +108,9 @@ def _bench(args, fake: _Fake, tmp: Path) -> None:
         f"import: {items} items in {seconds:.2f} s, {result.requests} requests,",
         f"{points} rate-limit points, peak RSS {rss:.1f} MiB  [≤ 10 s, ≤ 80 MiB, ≤ 610]",
     )
+    if baseline:
+        print(f"import time / baseline's, same run: {seconds / baseline:.2f}  [≤ 0.65]")
+    print(f"database / payload JSON bytes: {_disk_ratio(settings.db_path):.2f}  [≤ 1.3]")
 
     result, seconds, points = _timed(
         client, lambda: sync_repo(conn, client, big, settings=settings)
@@ -145,8 +149,9 @@ def _bench(args, fake: _Fake, tmp: Path) -> None:
         _bench_floor(fake, tmp)
 
 
-def _baseline(args) -> None:
-    """Run another checkout's bench_sync.py (its own code and fake) and print its import."""
+def _baseline(args) -> float | None:
+    """Run another checkout's bench_sync.py (its own code and fake) and print its import;
+    returns its seconds."""
     script = Path(args.baseline) / "bench" / "bench_sync.py"
     command = [sys.executable, str(script), "--no-floor", "--repos", "0",
                "--issues", str(args.issues), "--prs", str(args.prs)]  # fmt: skip
@@ -157,6 +162,8 @@ def _baseline(args) -> None:
     for line in output.splitlines():
         if line.startswith("import:"):
             print(f"baseline ({args.baseline}) {line}")
+            return float(line.split(" in ")[1].split(" s,")[0])
+    return None
 
 
 def _bench_floor(fake: _Fake, tmp: Path) -> None:
@@ -215,6 +222,18 @@ def _timed(client, action):
 def _rate_used(client) -> int:
     """From GET /rate_limit, which costs no rate limit."""
     return client.get("/rate_limit").data["rate"]["used"]
+
+
+def _disk_ratio(db_path: Path) -> float:
+    """Bytes of the database and its WAL per byte of cached payload JSON."""
+    files = sum(p.stat().st_size for p in db_path.parent.glob(db_path.name + "*"))
+    with sqlite3.connect(db_path) as conn:
+        payload = sum(
+            conn.execute(f"SELECT sum(length(CAST(payload_json AS BLOB))) FROM {t}").fetchone()[0]
+            or 0
+            for t in ("github_issues", "github_pull_requests")
+        )
+    return files / max(payload, 1)
 
 
 def _count(conn, repo_id: int) -> int:

@@ -3,6 +3,10 @@ reset); the sync's use of it is in test_sync.py, the read side in test_browse.py
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from pmbot.control_plane import operations
 from pmbot.control_plane.cache import ISSUES, PRS, store
 from tests.conftest import insert_cached_item
@@ -69,3 +73,65 @@ def test_reset_drops_only_the_given_repos_rows(conn):
     for table in ("github_issues", "http_cache", "cache_search"):
         rows = conn.execute(f"SELECT DISTINCT repo_id FROM {table}").fetchall()
         assert [r[0] for r in rows] == [two]
+
+
+# -- payloads cut from the page's text -------------------------------------------------------
+
+
+def _odd_page() -> list[dict]:
+    """Items as GitHub may send them: escaped unicode, a missing and a null body, labels as
+    strings, a 1 MiB body, a number twice (the later one wins) and both kinds mixed."""
+    unicode = _item(1, title='é 😀 \u2028 "quoted" \\ tab\t', pr=True)
+    unicode["labels"] = [{"name": "bug 🐛"}, "plain", {"name": "ü"}]
+    unicode["body"] = "line\nzero\u0000width\u200b"
+    no_body = _item(2)
+    del no_body["body"]
+    null_body = {**_item(3, "closed"), "body": None}
+    huge = {**_item(4), "body": "word " * (1 << 18)}
+    first, second = _item(5, title="first"), _item(5, "closed", title="second")
+    return [unicode, no_body, null_body, huge, first, _item(6, pr=True), second]
+
+
+def _cached(conn, repo_id: int) -> list[tuple]:
+    """Every cached column of a repo (payloads parsed) and its search rows."""
+    rows = []
+    for kind in (ISSUES, PRS):
+        for row in conn.execute(
+            f"SELECT * FROM {kind.table} WHERE repo_id = ? ORDER BY {kind.number}", (repo_id,)
+        ):
+            values = dict(row)
+            values.pop("repo_id")
+            values["payload_json"] = json.loads(values["payload_json"])
+            rows.append(tuple(values.items()))
+    lo, hi = store.search_rowids(conn, repo_id)
+    search = conn.execute(
+        "SELECT rowid - ?, title, body, kind, number FROM cache_search"
+        " WHERE rowid BETWEEN ? AND ? ORDER BY rowid",
+        (lo, lo, hi),
+    )
+    return rows + [tuple(r) for r in search]
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+def test_a_page_written_from_its_text_equals_the_page_written_from_its_items(conn, ensure_ascii):
+    one, two = (operations.add_repo(conn, f"octo/{n}").repo_id for n in ("one", "two"))
+    page = _odd_page()
+    text = json.dumps(page, ensure_ascii=ensure_ascii, indent=1).encode()
+
+    from_text = store.upsert_issue_page(conn, one, page, text)
+    from_items = store.upsert_issue_page(conn, two, page)
+
+    assert (from_text.changed, from_text.delta) == (from_items.changed, from_items.delta)
+    assert _cached(conn, one) == _cached(conn, two)
+    assert store.upsert_issue_page(conn, one, page, text).changed == 0
+    pulls = [{**page[0], "draft": True, "merged_at": None, "head": {"ref": "ü"}, "base": None}]
+    pulls_text = json.dumps(pulls, ensure_ascii=ensure_ascii).encode()
+    assert store.apply_pull_details(conn, one, pulls, pulls_text) == 1
+    assert store.apply_pull_details(conn, two, pulls) == 1
+    assert _cached(conn, one) == _cached(conn, two)
+
+
+def test_a_text_that_is_not_the_pages_items_is_refused(conn):
+    repo_id = operations.add_repo(conn, "octo/one").repo_id
+    with pytest.raises(ValueError, match="does not hold its items"):
+        store.upsert_issue_page(conn, repo_id, [_item(1), _item(2)], b"[{}]")

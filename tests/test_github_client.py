@@ -6,6 +6,7 @@ asked to wait.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import urllib.request
@@ -124,6 +125,7 @@ def test_gzip_bodies_are_decoded(clock, sleeps):
         client = GitHubClient(fake.base_url, fake.token, sleep=sleeps.append)
         response = client.get(f"/repos/{REPO}/issues")
         assert response.headers["content-encoding"] == "gzip" and len(response.data) == 5
+        assert json.loads(response.body) == response.data  # the text, decompressed
 
 
 def test_get_user_and_iter_repos(fake, client):

@@ -7,7 +7,8 @@ Stable API (sync.py and worker.py build on it):
                           on_response=None, transport=urllib_transport)
     client = GitHubClient.from_settings(settings, **same_keywords)
     r = client.get("/repos/o/r/issues", {"state": "all", "per_page": 100}, etag=…, last_modified=…)
-    r.status, r.url, r.data (parsed JSON; None on 304), r.headers (lower-case names), r.etag,
+    r.status, r.url, r.data (parsed JSON; None on 304), r.body (that JSON's text as sent,
+    decompressed; b"" if none), r.headers (lower-case names), r.etag,
     r.last_modified, r.not_modified, r.next_url (Link rel="next", verbatim; None on 304),
     r.rate_limit, r.redirected_from (the requested URL when a 301/308 moved it, else None)
     for r in client.paginate(path, params): …      # follows Link next verbatim, never page=
@@ -148,6 +149,7 @@ class Response:
     next_url: str | None
     rate_limit: RateLimit | None
     redirected_from: str | None = None
+    body: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -292,9 +294,9 @@ class GitHubClient:
     def _follow(self, url: str, etag: str | None, last_modified: str | None) -> Response:
         current, moved_from = url, None
         for _hop in range(MAX_REDIRECTS + 1):
-            status, headers, data = self._exchange(current, etag, last_modified)
+            status, headers, (data, body) = self._exchange(current, etag, last_modified)
             if status not in REDIRECT_STATUSES:
-                return _response(current, status, headers, data, moved_from)
+                return _response(current, status, headers, data, body, moved_from)
             if status in PERMANENT_REDIRECTS and moved_from is None:
                 moved_from = url
             current = redirect_target(current, headers.get("location"))
@@ -302,12 +304,13 @@ class GitHubClient:
         raise RedirectRefused(f"more than {MAX_REDIRECTS} redirects from {urlsplit(url).path}")
 
     def _exchange(self, url: str, etag: str | None, last_modified: str | None):
-        """Send one GET and interpret it: (status, headers, parsed JSON or None), or raise."""
+        """Send one GET and interpret it: (status, headers, (parsed JSON or None, its text)),
+        or raise."""
         started = time.monotonic()
         status, headers, body = None, {}, b""
         try:
             status, headers, body = self._send(url, etag, last_modified)
-            data = self._interpret(url, status, headers, body)
+            data, text = self._interpret(url, status, headers, body)
         except GitHubError as err:
             self._report(url, status, headers, err, started)
             raise
@@ -315,7 +318,7 @@ class GitHubClient:
             data.get("login") if url == f"{self.base_url}/user" and isinstance(data, dict) else None
         )
         self._report(url, status, headers, None, started, login)
-        return status, headers, data
+        return status, headers, (data, text)
 
     def _send(self, url: str, etag: str | None, last_modified: str | None):
         token = self._token.reveal() if same_origin(url, self.base_url) else ""
@@ -338,7 +341,7 @@ class GitHubClient:
         if error is not None:
             raise error
         if status in REDIRECT_STATUSES or status in (204, 304):
-            return None
+            return None, b""
         return _parse_json(status, body, headers, url)
 
     def _report(
@@ -373,17 +376,23 @@ class GitHubClient:
         return url
 
 
-def _parse_json(status: int, body: bytes, headers: Mapping[str, str], url: str) -> Any:
+def _parse_json(
+    status: int, body: bytes, headers: Mapping[str, str], url: str
+) -> tuple[Any, bytes]:
+    """(parsed JSON, its decompressed text): the cache keeps payloads from the text, parsed
+    by SQLite, instead of serialising the parsed items again."""
     try:
         if headers.get("content-encoding", "").lower() == "gzip":
             body = gzip.decompress(body)
-        return json.loads(body)
+        return json.loads(body), body
     except (ValueError, EOFError, OSError, zlib.error) as err:
         path = urlsplit(url).path
         raise MalformedResponse(f"GitHub sent malformed JSON ({path})", status) from err
 
 
-def _response(url: str, status: int, headers: Mapping[str, str], data, moved_from) -> Response:
+def _response(
+    url: str, status: int, headers: Mapping[str, str], data, body: bytes, moved_from
+) -> Response:
     not_modified = status == 304
     return Response(
         status=status,
@@ -396,4 +405,5 @@ def _response(url: str, status: int, headers: Mapping[str, str], data, moved_fro
         next_url=None if not_modified else parse_link_next(headers.get("link")),
         rate_limit=parse_rate_limit(headers),
         redirected_from=moved_from,
+        body=body,
     )

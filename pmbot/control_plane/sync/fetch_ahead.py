@@ -9,10 +9,12 @@ a long rate-limit wait inside the client keeps the lease and can be stopped
 from the caller's side. When `tick` raises, the helper is joined first, so
 no request outlives the sync that made it.
 
-A listing fetched `ahead` runs two helpers: one requests page N+1 (the
-client parses the JSON) and one serialises its items' payloads, while the
-caller commits page N, so GitHub's serving time, the parsing, the
-serialising and SQLite's writing overlap.
+A listing fetched `ahead` runs one helper that requests page N+1 (the client
+parses the JSON) while the caller commits page N, so GitHub's serving time,
+the parsing and SQLite's writing overlap. The helper starts on page N+1 only
+once the caller has taken page N: a parsed page is the largest thing a sync
+holds (~6 MiB for 100 /pulls objects), so at most two are alive, and going
+further ahead would only buy memory.
 """
 
 from __future__ import annotations
@@ -23,13 +25,11 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from pmbot.control_plane.cache.store import dumps
-
 WAIT_CHECK_SECONDS = 1.0
 THREAD_NAME = "pmbot-sync-fetch"
 
 S = TypeVar("S")  # a listing's state: a URL, or a listing.ResumeState
-Page = tuple[S, Any, list[str] | None]  # (state, response, payloads or None)
+Page = tuple[S, Any]  # (state, response)
 
 
 def call_waiting(request: Callable[[], Any], tick: Callable[[], None]) -> Any:
@@ -61,12 +61,11 @@ def pages(
     *,
     ahead: bool,
 ) -> Iterator[Page]:
-    """Yield (state, response, payloads) for each page of one listing, in order.
+    """Yield (state, response) for each page of one listing, in order.
 
     `url_of(state)` is a page's URL and `advance(state, response)` the next page's state
-    (None after the last). Both are pure, so with `ahead` they run on the helper thread,
-    and `payloads` are `dumps` of the items (else None). `tick` runs between pages;
-    leaving the loop early stops the helpers.
+    (None after the last). Both are pure, so with `ahead` they run on the helper thread.
+    `tick` runs between pages; leaving the loop early stops the helper.
     """
     source = _FetchAhead(fetch, state, url_of, advance) if ahead else None
     try:
@@ -74,7 +73,7 @@ def pages(
             if source is not None:
                 page = source.next(tick)
             elif state is not None:
-                page = (state, call_waiting(lambda s=state: fetch(url_of(s)), tick), None)
+                page = (state, call_waiting(lambda s=state: fetch(url_of(s)), tick))
             else:
                 page = None
             if page is None:
@@ -88,52 +87,40 @@ def pages(
 
 
 class _FetchAhead(Generic[S]):
-    """The two helper threads walking a listing ahead of its consumer."""
+    """The helper thread walking a listing ahead of its consumer."""
 
     def __init__(self, fetch, state: S | None, url_of, advance) -> None:
-        self._fetched: queue.Queue = queue.Queue(maxsize=1)
         self._ready: queue.Queue = queue.Queue(maxsize=1)
         self._closed = threading.Event()
-        self._threads = [
-            _start(lambda: self._fetch(fetch, state, url_of, advance)),
-            _start(self._serialise),
-        ]
+        self._thread = _start(lambda: self._fetch(fetch, state, url_of, advance))
 
     def _fetch(self, fetch, state: S | None, url_of, advance) -> None:
         try:
             while state is not None and not self._closed.is_set():
                 response = fetch(url_of(state))
-                self._fetched.put((state, response))
+                self._ready.put((state, response))
+                self._ready.join()  # taken: fetch the next one while it is written
                 state = advance(state, response)
-            self._fetched.put(None)
+            self._ready.put(None)
         except BaseException as error:  # handed to the consumer, raised there
-            self._fetched.put(error)
-
-    def _serialise(self) -> None:
-        while True:
-            item = self._fetched.get()
-            if not isinstance(item, tuple):
-                self._ready.put(item)
-                return
-            state, response = item
-            self._ready.put((state, response, [dumps(i) for i in response.data or ()]))
+            self._ready.put(error)
 
     def next(self, tick: Callable[[], None]) -> Page | None:
         """The next page, ticking while it is on its way."""
         item = _wait(self._ready, tick)
+        self._ready.task_done()
         if isinstance(item, BaseException):
             raise item
         return item
 
     def close(self) -> None:
-        """Stop both threads. Only the last stage is drained: the serialiser keeps draining
-        the first until the fetcher's end marker reaches it."""
+        """Stop the helper, draining the queue until it has put its end marker."""
         self._closed.set()
-        while self._threads[1].is_alive():
+        while self._thread.is_alive():
             with contextlib.suppress(queue.Empty):
                 self._ready.get(timeout=0.02)
-        for thread in self._threads:
-            thread.join()
+                self._ready.task_done()
+        self._thread.join()
 
 
 def same(state: Any) -> Any:

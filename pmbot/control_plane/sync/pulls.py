@@ -34,11 +34,11 @@ def sync_prs(run: Run, state: ResumeState | None) -> None:
     def url_of(page_state: ResumeState) -> str:
         return page_state.next_url or first_url
 
-    for page_state, response, payloads in run.listing(state, url_of, ls.pulls_next, ahead=True):
+    for page_state, response in run.listing(state, url_of, ls.pulls_next, ahead=True):
         following = ls.pulls_next(page_state, response)
         top = ls.with_top(page_state, response).top
         with run.commit():
-            written = cache.apply_pull_details(run.conn, run.repo_id, response.data, payloads)
+            written = cache.apply_pull_details(run.conn, run.repo_id, response.data, response.body)
             if page_state.next_url is None:  # page 1: the next poll's conditional check
                 cache.save_validator(
                     run.conn, run.repo_id, first_url, response.etag, response.last_modified

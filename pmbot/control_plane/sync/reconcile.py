@@ -34,9 +34,9 @@ def reconcile_open(run: Run) -> int:
     run.between_pages()
     url = ls.issues_url(run.base, "open", "desc", None)
     listed: set[int] = set()
-    for _, response, payloads in run.listing(url, same, link_next, ahead=True):
+    for _, response in run.listing(url, same, link_next, ahead=True):
         listed.update(item["number"] for item in response.data)
-        _keep(run, response.data, payloads)  # paid for: an open item a listing missed
+        _keep(run, response.data, response.body)  # paid for: an open item a listing missed
     return _check_missing(run, cached, listed)
 
 
@@ -82,7 +82,7 @@ def _closed_listing(run: Run, url: str | None) -> set[int] | None:
         else:
             changed = True
             listed.update(item["number"] for item in response.data)
-            _keep(run, response.data, None, (url, response, first))
+            _keep(run, response.data, response.body, (url, response, first))
             url = response.next_url
         first = False
     if not changed:
@@ -91,7 +91,7 @@ def _closed_listing(run: Run, url: str | None) -> set[int] | None:
         run.check_stop()
         response = run.fetch_waiting(url)
         listed.update(item["number"] for item in response.data)
-        _keep(run, response.data, None, (url, response, False))
+        _keep(run, response.data, response.body, (url, response, False))
     return listed
 
 
@@ -107,13 +107,14 @@ def _check_missing(run: Run, cached: dict[int, Kind], listed: set[int]) -> int:
     return len(marks)
 
 
-def _keep(run: Run, items: list[dict], payloads: list[str] | None, validator=None) -> None:
-    """Upsert what the reconciliation read, like a sync page (its event included), with
-    the validator (url, response, first of its chain) of the page it came from."""
+def _keep(run: Run, items: list[dict], text: bytes | None, validator=None) -> None:
+    """Upsert what the reconciliation read (`text`: its page's JSON, if it was one page),
+    like a sync page (its event included), with the validator (url, response, first of its
+    chain) of the page it came from."""
     if not items and validator is None:
         return
     with run.commit():
-        write = cache.upsert_issue_page(run.conn, run.repo_id, items, payloads)
+        write = cache.upsert_issue_page(run.conn, run.repo_id, items, text)
         if validator is not None:
             url, response, first = validator
             if first:  # a new range: the older ranges' chains are never asked again

@@ -172,10 +172,10 @@ class Run:
 
     def listing(self, state, url_of, advance, *, ahead: bool):
         """The pages of one listing (`fetch_ahead.pages`), each feeding the size estimate."""
-        for page_state, response, payloads in pages(
+        for page_state, response in pages(
             self.fetch, state, url_of, advance, self.check_stop, ahead=ahead
         ):
-            yield page_state, self.note(response), payloads
+            yield page_state, self.note(response)
 
     def _open_count(self) -> int:
         """The repo's `open_issues_count`, asked once when a listing will not say its size

@@ -285,10 +285,10 @@ def _window_pass(run: Run, state: ResumeState) -> str:
     def advance(page_state: ResumeState, response: Any) -> ResumeState | None:
         return page_state.at(response.next_url) if response.next_url else None
 
-    for _, response, payloads in run.listing(state, url_of, advance, ahead=True):
+    for _, response in run.listing(state, url_of, advance, ahead=True):
         if state.pass_cursor is None:
             state = replace(state, pass_cursor=ls.pass_cursor(state.basis, response))
-        _pass_page(run, state, response, response.next_url, None, payloads)
+        _pass_page(run, state, response, response.next_url, None)
         state = state.at(response.next_url)
     return state.pass_cursor
 
@@ -304,14 +304,12 @@ class _ChainPage:
     previous: str | None  # the page before: the chain ends there if this one is not kept
 
 
-def _pass_page(
-    run: Run, state: ResumeState, response: Any, next_url: str | None, chain, payloads=None
-) -> None:
+def _pass_page(run: Run, state: ResumeState, response: Any, next_url: str | None, chain) -> None:
     """Commit one page of a pass; its last page (`next_url` None) moves the cursor."""
     items = response.data
     note_listing(run, items)
     with run.commit():
-        write = cache.upsert_issue_page(run.conn, run.repo_id, items, payloads)
+        write = cache.upsert_issue_page(run.conn, run.repo_id, items, response.body)
         done = next_url is None
         resume = None if done else state.at(next_url)
         moved = done and state.pass_cursor != run.cursor(ISSUES)
@@ -345,7 +343,7 @@ def _import_backlog(run: Run, state: ResumeState) -> ResumeState:
     def url_of(page_state: ResumeState) -> str:
         return ls.backlog_url(run.base, page_state)
 
-    for page_state, response, payloads in run.listing(state, url_of, advance, ahead=True):
+    for page_state, response in run.listing(state, url_of, advance, ahead=True):
         page_state = ls.with_window(page_state, response, days)
         following = ls.backlog_next(page_state, response)
         resume = following or ls.pass_state(
@@ -353,7 +351,7 @@ def _import_backlog(run: Run, state: ResumeState) -> ResumeState:
         )
         note_listing(run, response.data)
         with run.commit():
-            write = cache.upsert_issue_page(run.conn, run.repo_id, response.data, payloads)
+            write = cache.upsert_issue_page(run.conn, run.repo_id, response.data, response.body)
             _commit_issues_page(run, write, len(response.data), resume, None, None)
         run.page_done(ISSUES, len(response.data), write.changed)
         if following is None:
@@ -387,11 +385,11 @@ def _backfill_closed(run: Run, state: ResumeState) -> None:
     def url_of(page_state: ResumeState) -> str:
         return ls.backlog_url(run.base, page_state)
 
-    for page_state, response, payloads in run.listing(state, url_of, ls.backlog_next, ahead=True):
+    for page_state, response in run.listing(state, url_of, ls.backlog_next, ahead=True):
         following = ls.backlog_next(page_state, response)
         note_listing(run, response.data)
         with run.commit():
-            write = cache.upsert_issue_page(run.conn, run.repo_id, response.data, payloads)
+            write = cache.upsert_issue_page(run.conn, run.repo_id, response.data, response.body)
             if following is None:
                 run.record(ev.SyncClosedWindowFilled(repo_id=run.repo_id, since=state.basis))
             _commit_issues_page(run, write, len(response.data), following, None, None)
@@ -410,7 +408,7 @@ def _relist_burst(run: Run, state: ResumeState, second: str) -> None:
         run.check_stop()
         response = run.fetch_waiting(url)
         with run.commit():
-            write = cache.upsert_issue_page(run.conn, run.repo_id, response.data)
+            write = cache.upsert_issue_page(run.conn, run.repo_id, response.data, response.body)
             run.record_page(ISSUES, len(response.data), write.changed, write.delta, None)
         run.page_done(ISSUES, len(response.data), write.changed)
         items = response.data
