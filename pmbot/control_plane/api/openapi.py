@@ -562,6 +562,7 @@ _SCHEMAS = {
             "full_name",
             "status",
             "counts",
+            "data_bytes",
             "closed_window_start",
             "cursors",
             "progress",
@@ -578,6 +579,11 @@ _SCHEMAS = {
             "last_error": {"type": ["string", "null"]},
             "next_sync_at": _NULLABLE_TIME,
             "counts": _COUNTS,
+            "data_bytes": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "bytes of the repo's cached payloads and search text",
+            },
             "closed_window_start": {
                 "type": "string",
                 "format": "date-time",

@@ -3,10 +3,12 @@
 Lists read only the indexed columns (never `payload_json`, unless asked for
 the full payload) and page by keyset: a page ends with the sort key and
 number of its last item, and the next page starts strictly after it, so
-pages stay correct and cheap while the worker writes. The write side is
-`cache/store.py`. This room sits below the registry: an empty list or a
-missing item does not say whether the repo exists, the caller asks the
-registry (the API does, only in those cases).
+pages stay correct and cheap while the worker writes. Rows of a repo whose
+cache is queued for deletion (`cache_purge`: removed or reset, see
+`store.reset_cache`) are never shown. The write side is `cache/store.py`.
+This room sits below the registry: an empty list or a missing item does not
+say whether the repo exists, the caller asks the registry (the API does, only
+in those cases).
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ class BrowseError(ServiceError):
 class ItemNotFound(BrowseError, NotFoundError):
     code = "item_not_found"
 
+
+# The repo's cache is not being deleted (a PRIMARY KEY probe of a table that is empty
+# but for the seconds a removal or reset takes).
+_NOT_PURGED = "NOT EXISTS (SELECT 1 FROM cache_purge WHERE cache_purge.repo_id = {})"
 
 _BASE_COLUMNS = (
     "state, title, user_login, labels_json, comments, created_at, updated_at, closed_at, html_url"
@@ -155,7 +161,8 @@ def _columns(kind: Kind, query: ListQuery) -> str:
 def _filters(
     conn: sqlite3.Connection, repo_id: int, kind: Kind, query: ListQuery, key: str, state: str
 ) -> tuple[str, list[Any]]:
-    where, values = ["repo_id = ?", "state = ?"], [repo_id, state]
+    where = ["repo_id = ?", "state = ?", _NOT_PURGED.format("?")]
+    values: list[Any] = [repo_id, state, repo_id]
     if not query.include_gone:
         where.append("gone IS NULL")
     if query.label is not None:
@@ -184,16 +191,17 @@ def open_items(conn: sqlite3.Connection, repo_id: int, kind: Kind) -> sqlite3.Cu
         # Two paths in one call: the payload is parsed once, not twice.
         " json_extract(payload_json, '$.assignees', '$.body')"
         f" FROM {kind.table} WHERE repo_id = ? AND state = 'open' AND gone IS NULL"
-        f" ORDER BY {kind.number}",
-        (repo_id,),
+        f" AND {_NOT_PURGED.format('?')} ORDER BY {kind.number}",
+        (repo_id, repo_id),
     )
 
 
 def get_item_payload(conn: sqlite3.Connection, repo_id: int, kind: Kind, number: int) -> str:
     """The raw cached JSON of one item, as GitHub sent it (gone items included)."""
     row = conn.execute(
-        f"SELECT payload_json FROM {kind.table} WHERE repo_id = ? AND {kind.number} = ?",
-        (repo_id, number),
+        f"SELECT payload_json FROM {kind.table} WHERE repo_id = ? AND {kind.number} = ?"
+        f" AND {_NOT_PURGED.format('?')}",
+        (repo_id, number, repo_id),
     ).fetchone()
     if row is None:
         raise ItemNotFound(f"no cached {kind.search_kind} #{number} in repo {repo_id}")
@@ -273,6 +281,7 @@ def _search_where(
         "cache_search MATCH ?",
         "coalesce(i.gone, p.gone) IS NULL",
         "coalesce(i.title, p.title) IS NOT NULL",
+        _NOT_PURGED.format("s.repo_id"),
     ]
     params: list[Any] = [workspace_id, fts_query(query.text)]
     if query.repo_id is not None:

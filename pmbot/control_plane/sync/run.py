@@ -27,7 +27,7 @@ from pmbot.control_plane.cache import ISSUES, PRS, Kind
 from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import transaction
 from pmbot.control_plane.github.protocol import GitHubError, pages_left, server_time
-from pmbot.control_plane.registry import get_repo
+from pmbot.control_plane.registry import finish_purges, get_repo
 from pmbot.control_plane.sync import listing as ls
 from pmbot.control_plane.sync.fetch_ahead import call_waiting, pages
 from pmbot.shared.settings import Settings
@@ -265,6 +265,7 @@ class Run:
 
 
 def start(conn, client, repo_id: int, settings: Settings, context: SyncContext | None) -> Run:
+    finish_purges(conn, repo_id)  # a reset's or removal's leftovers go before any write
     generation = cache.generation(conn, repo_id)  # before anything else is read
     full_name = get_repo(conn, repo_id).full_name
     run = Run(conn, client, settings, repo_id, full_name, context or SyncContext(), generation)
