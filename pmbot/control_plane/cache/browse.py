@@ -244,20 +244,44 @@ _SEARCH_FROM = (
 
 
 def search(conn: sqlite3.Connection, query: SearchQuery, workspace_id: int) -> list[dict[str, Any]]:
-    """Cached issues and PRs whose title or body match, best first (FTS5 rank), from
-    `query.offset` on."""
-    where, params = _search_where(conn, query, workspace_id)
+    """Cached issues and PRs whose title or body match, best first, from `query.offset` on.
+
+    Best first: items with every word in the title, then the others, each group by
+    FTS5's rank (bm25). Ranking costs a few microseconds a match, so a common word's
+    thousands of body matches are ranked only when a page reaches past the title
+    matches (each group is one `ORDER BY rank LIMIT` query; the snippet is built for
+    the page's rows only)."""
+    words = fts_query(query.text)
+    in_title = f"{{title}} : ({words})"
+    rows = _ranked(conn, query, workspace_id, in_title, query.limit, query.offset)
+    if len(rows) < query.limit:
+        # Title matches end before this page does: how many there are, then the rest.
+        titled = query.offset + len(rows) if rows else _count(conn, query, workspace_id, in_title)
+        rest = f"({words}) NOT {in_title}"
+        offset = max(0, query.offset - titled)
+        rows += _ranked(conn, query, workspace_id, rest, query.limit - len(rows), offset)
+    return [_search_result(row) for row in rows]
+
+
+def _ranked(
+    conn: sqlite3.Connection,
+    query: SearchQuery,
+    workspace_id: int,
+    match: str,
+    limit: int,
+    offset: int,
+) -> list[tuple]:
+    where, params = _search_where(conn, query, workspace_id, match)
     sql = (
         "SELECT s.repo_id, r.full_name, s.kind, s.number, coalesce(i.title, p.title),"
         " coalesce(i.state, p.state), coalesce(i.updated_at, p.updated_at),"
         " coalesce(i.html_url, p.html_url), snippet(cache_search, -1, ?, ?, '…', ?)"
         f"{_SEARCH_FROM} WHERE {where} ORDER BY s.rank LIMIT ? OFFSET ?"
-    )
+    )  # fmt: skip
     cursor = conn.cursor()
     cursor.row_factory = None
     snippet = [_HIT_START, _HIT_END, SNIPPET_TOKENS]
-    rows = cursor.execute(sql, [*snippet, *params, query.limit, query.offset]).fetchall()
-    return [_search_result(row) for row in rows]
+    return cursor.execute(sql, [*snippet, *params, limit, offset]).fetchall()
 
 
 def count_matches(
@@ -265,17 +289,27 @@ def count_matches(
 ) -> tuple[int, bool]:
     """How many results the search has in all: `(count, False)`, or `(SEARCH_COUNT_CAP,
     True)` when there are more."""
-    cap = SEARCH_COUNT_CAP
-    where, params = _search_where(conn, query, workspace_id)
+    found = _count(conn, query, workspace_id, fts_query(query.text), SEARCH_COUNT_CAP + 1)
+    return (SEARCH_COUNT_CAP, True) if found > SEARCH_COUNT_CAP else (found, False)
+
+
+def _count(
+    conn: sqlite3.Connection,
+    query: SearchQuery,
+    workspace_id: int,
+    match: str,
+    cap: int = -1,
+) -> int:
+    """The results of an FTS5 expression, up to `cap` (-1: all)."""
+    where, params = _search_where(conn, query, workspace_id, match)
     sql = f"SELECT count(*) FROM (SELECT 1{_SEARCH_FROM} WHERE {where} LIMIT ?)"
-    found = conn.execute(sql, [*params, cap + 1]).fetchone()[0]
-    return (cap, True) if found > cap else (found, False)
+    return conn.execute(sql, [*params, cap]).fetchone()[0]  # fmt: skip
 
 
 def _search_where(
-    conn: sqlite3.Connection, query: SearchQuery, workspace_id: int
+    conn: sqlite3.Connection, query: SearchQuery, workspace_id: int, match: str
 ) -> tuple[str, list[Any]]:
-    """The search's filter, shared by the page and the count (a row whose item is not
+    """The search's filter, shared by the pages and the counts (a row whose item is not
     cached, title NULL, is no result)."""
     where = [
         "cache_search MATCH ?",
@@ -283,7 +317,7 @@ def _search_where(
         "coalesce(i.title, p.title) IS NOT NULL",
         _NOT_PURGED.format("s.repo_id"),
     ]
-    params: list[Any] = [workspace_id, fts_query(query.text)]
+    params: list[Any] = [workspace_id, match]
     if query.repo_id is not None:
         where.append("s.rowid BETWEEN ? AND ?")
         params += search_rowids(conn, query.repo_id)
