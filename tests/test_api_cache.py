@@ -136,6 +136,23 @@ def test_same_second_items_page_by_number(client, conn, repo_id):
     assert seen == [7, 6, 5, 4, 3, 2, 1]
 
 
+def test_pages_of_one_page_on_even_when_titles_look_like_the_json_between_items(
+    client, conn, repo_id
+):
+    """The list's array is built with one item too many and cut between two items."""
+    for n in range(1, 4):
+        insert_cached_item(conn, repo_id, n, title=f'x"}},{{"number":{n + 10},', updated_at=_day(n))
+    for limit in (1, 2):
+        seen, cursor = [], ""
+        while True:
+            reply = client.get(f"/api/repos/{repo_id}/issues?limit={limit}{cursor}").json()
+            seen += [(i["number"], i["title"]) for i in reply["items"]]
+            if not reply["next"]:
+                break
+            cursor = "&cursor=" + reply["next"]
+        assert seen == [(n, f'x"}},{{"number":{n + 10},') for n in (3, 2, 1)]
+
+
 def test_unknown_repo_is_404_and_empty_repo_is_empty(client, repo_id):
     assert client.get("/api/repos/999/issues").status == 404
     assert client.get(f"/api/repos/{repo_id}/prs").json() == {"items": [], "next": None}

@@ -13,13 +13,14 @@ in those cases).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from pmbot.control_plane.cache.store import search_rowids
+from pmbot.control_plane.cache.store import MAX_NUMBER, SLOT_SHIFT, search_rowids
 from pmbot.shared.errors import NotFoundError, ServiceError
-from pmbot.shared.kind import PRS, Kind
+from pmbot.shared.kind import ISSUES, PRS, Kind
 
 # Sentinels around search hits: control characters that GitHub text does not
 # carry in practice; the snippet is split on them into {text, hit} segments.
@@ -78,24 +79,27 @@ def list_page(
     SQLite builds the whole array in one step: Python's sqlite3 releases the GIL
     around every row it steps, and with many server threads those hand-offs,
     not the query, bounded throughput. One step per page also skips building
-    and encoding dicts in Python.
+    and encoding dicts in Python. The array holds one item more than the page
+    when there is a next page; it is cut off here rather than numbered in SQL (a
+    window function over the page cost as much as building the JSON).
     """
     page_sql, params = _list_sql(conn, repo_id, kind, query)
-    key = SORT_COLUMNS[query.sort] or kind.number
-    sql = (
-        f"SELECT json_group_array({_item_json(kind, query)}) FILTER (WHERE rn <= ?), count(*),"
-        f" max(CASE WHEN rn = ? THEN {key} END), max(CASE WHEN rn = ? THEN {kind.number} END)"
-        f" FROM (SELECT *, row_number() OVER (ORDER BY {_order(kind, key)}) AS rn"
-        f" FROM ({page_sql}))"
-    )
+    sql = f"SELECT json_group_array({_item_json(kind, query)}), count(*) FROM ({page_sql})"
     cursor = conn.cursor()
     cursor.row_factory = None
-    items, count, last_key, last_number = cursor.execute(
-        sql, [query.limit, query.limit, query.limit, *params]
-    ).fetchone()
+    items, count = cursor.execute(sql, params).fetchone()
     if count <= query.limit:
         return items, None
-    return items, (last_number,) if key == kind.number else (last_key, last_number)
+    page = items[: items.rindex(_ITEM_START)]  # "[{...},...,{...}" without the extra item
+    last = json.loads(page[page.rfind(_ITEM_START) + 1 :].lstrip("["))  # -1 + 1: one item
+    key = SORT_COLUMNS[query.sort]
+    items = page + "]"
+    return items, (last["number"],) if key is None else (last[key], last["number"])
+
+
+# How every item of a list array starts (`number` is the first field of `_item_json`). A
+# `"` inside a JSON string is escaped, so this only ever occurs between two items.
+_ITEM_START = ',{"number":'
 
 
 def _item_json(kind: Kind, query: ListQuery) -> str:
@@ -233,13 +237,17 @@ class SearchQuery:
 # this many and say "more than" past it.
 SEARCH_COUNT_CAP = 1000
 
+# The search row's repo, kind and number come from its rowid (`store.search_rowid`), so
+# filtering thousands of matches never reads the FTS table's stored columns.
+_NUMBER = f"((s.rowid >> 1) & {MAX_NUMBER})"
 _SEARCH_FROM = (
     " FROM cache_search AS s"
-    " JOIN repos AS r ON r.repo_id = s.repo_id AND r.workspace_id = ?"
+    f" JOIN cache_search_repos AS c ON c.slot = s.rowid >> {SLOT_SHIFT}"
+    " JOIN repos AS r ON r.repo_id = c.repo_id AND r.workspace_id = ?"
     " LEFT JOIN github_issues AS i"
-    "  ON s.kind = 'issue' AND i.repo_id = s.repo_id AND i.issue_number = s.number"
+    f"  ON s.rowid & 1 = 0 AND i.repo_id = c.repo_id AND i.issue_number = {_NUMBER}"
     " LEFT JOIN github_pull_requests AS p"
-    "  ON s.kind = 'pr' AND p.repo_id = s.repo_id AND p.pr_number = s.number"
+    f"  ON s.rowid & 1 = 1 AND p.repo_id = c.repo_id AND p.pr_number = {_NUMBER}"
 )
 
 
@@ -273,7 +281,8 @@ def _ranked(
 ) -> list[tuple]:
     where, params = _search_where(conn, query, workspace_id, match)
     sql = (
-        "SELECT s.repo_id, r.full_name, s.kind, s.number, coalesce(i.title, p.title),"
+        f"SELECT c.repo_id, r.full_name, CASE s.rowid & 1 WHEN 1 THEN '{PRS.search_kind}'"
+        f" ELSE '{ISSUES.search_kind}' END, {_NUMBER}, coalesce(i.title, p.title),"
         " coalesce(i.state, p.state), coalesce(i.updated_at, p.updated_at),"
         " coalesce(i.html_url, p.html_url), snippet(cache_search, -1, ?, ?, '…', ?)"
         f"{_SEARCH_FROM} WHERE {where} ORDER BY s.rank LIMIT ? OFFSET ?"
@@ -315,7 +324,7 @@ def _search_where(
         "cache_search MATCH ?",
         "coalesce(i.gone, p.gone) IS NULL",
         "coalesce(i.title, p.title) IS NOT NULL",
-        _NOT_PURGED.format("s.repo_id"),
+        _NOT_PURGED.format("c.repo_id"),
     ]
     params: list[Any] = [workspace_id, match]
     if query.repo_id is not None:

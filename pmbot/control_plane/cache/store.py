@@ -38,8 +38,8 @@ from pmbot.control_plane.db import space, transaction
 from pmbot.shared.kind import ISSUES, PRS, Kind
 from pmbot.shared.timeutil import now_rfc3339
 
-_SLOT_SHIFT = 32
-_MAX_NUMBER = (1 << 31) - 1  # GitHub's issue numbers are 32-bit signed integers
+SLOT_SHIFT = 32
+MAX_NUMBER = (1 << 31) - 1  # GitHub's issue numbers are 32-bit signed integers
 _COLUMNS = (
     "state, title, user_login, labels_json, comments, created_at, updated_at, closed_at, html_url"
 )
@@ -58,9 +58,9 @@ class PageWrite:
 
 
 def search_rowid(slot: int, kind: Kind, number: int) -> int:
-    if not 0 <= number <= _MAX_NUMBER:
+    if not 0 <= number <= MAX_NUMBER:
         raise ValueError(f"item number {number} is outside GitHub's range")
-    return (slot << _SLOT_SHIFT) | (number << 1) | (kind is PRS)
+    return (slot << SLOT_SHIFT) | (number << 1) | (kind is PRS)
 
 
 def search_rowids(conn: sqlite3.Connection, repo_id: int) -> list[int]:
@@ -70,7 +70,7 @@ def search_rowids(conn: sqlite3.Connection, repo_id: int) -> list[int]:
     ).fetchone()
     if row is None:
         return [1, 0]
-    return [row[0] << _SLOT_SHIFT, ((row[0] + 1) << _SLOT_SHIFT) - 1]
+    return [row[0] << SLOT_SHIFT, ((row[0] + 1) << SLOT_SHIFT) - 1]
 
 
 def _search_slot(conn: sqlite3.Connection, repo_id: int) -> int:
