@@ -263,7 +263,8 @@ _PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/search": {
         "get": _op(
-            "Full-text search over cached titles and bodies, ranked, paged; with the total",
+            "Full-text search over cached titles and bodies, paged, with the total; ranked:"
+            " items with every word in the title first, then the rest, each by bm25",
             _json(_ref("SearchPage")),
             params=("SearchQ", "SearchRepoId", "State", "SearchLimit", "Cursor"),
             errors=(422,),
