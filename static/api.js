@@ -90,6 +90,8 @@ export const removeRepo = (repoId) => send("DELETE", `/api/repos/${repoId}`);
 export const syncRepo = (repoId) => send("POST", `/api/repos/${repoId}/sync`);
 /** Turn a repo's local git mirror on or off; answers the repo's status. */
 export const setMirror = (repoId, enabled) => send("POST", `/api/repos/${repoId}/mirror`, { enabled });
+/** Set how many days back the repo's closed items are cached; answers the repo's status. */
+export const setClosedWindow = (repoId, days) => send("POST", `/api/repos/${repoId}/closed-window`, { days });
 export const getRepoStatus = (repoId) => getJson(`/api/repos/${repoId}/status`);
 
 /** Cached issues (`kind` "issues") or PRs ("prs"): `{items, next}`. */

@@ -67,7 +67,8 @@ def test_status_lines_describe_a_cloned_and_a_failing_mirror():
         "default_branch": None, "last_sync_at": None, "next_sync_at": None,
         "counts": {"issues_open": 0, "issues_closed": 0, "prs_open": 0, "prs_closed": 0},
         "cursors": {"issues": None, "prs": None}, "progress": None, "last_error": None,
-        "closed_window_start": "2025-10-03T00:00:00Z",
+        "closed_window_start": "2025-10-03T00:00:00Z", "closed_window_days": 90,
+        "closed_window_default": True, "closed_window_backfilling": False,
     }  # fmt: skip
     cloned = {"enabled": True, "path": "repos/7.git", "size_bytes": 2_500_000,
               "last_fetch_at": "2026-01-01T00:00:00Z", "last_error": None}  # fmt: skip

@@ -243,7 +243,7 @@ def test_refresh_picks_up_edits_closes_and_new_items(conn, fake, clock, gh, cfg,
     assert_converged(conn, fake, repo_id)
     assert result.changed_items == 4 + 1  # 4 issue-view rows, 1 PR's details
     assert fresh in cached(conn, repo_id)
-    assert len(fake.requests) - before <= 3  # issues page, priming page, /pulls page
+    assert len(fake.requests) - before <= 3  # issues page, page 1 checked again, /pulls page
 
 
 def test_pulls_is_read_only_when_a_pr_changed(conn, fake, clock, gh, cfg, repo_id):
@@ -321,6 +321,32 @@ def test_refresh_after_500_edits_stays_within_12_requests(conn, fake, clock, gh,
     run(conn, gh, repo_id, cfg)
     assert len(fake.requests) - before <= 12  # issue 11's figure
     assert_converged(conn, fake, repo_id)
+
+
+def test_a_refresh_keeps_the_pages_it_read_as_the_next_windows_chain(
+    conn, fake, clock, gh, cfg, repo_id
+):
+    """bench_sync's case: 500 items in the overlap window, then 500 older ones edited in one
+    second. The edits' pages are the new window's chain: it is not read a second time, and
+    the next poll finds it all 304."""
+    older = add_items(fake, clock, 500, every=0)
+    clock.advance(3600)
+    add_items(fake, clock, 500, every=0, step=0)  # the window: one second, 5 pages
+    run(conn, gh, repo_id, cfg)
+    clock.advance(600)  # the old window is below the new one
+    for number in older:
+        fake.add_comment(REPO, number)
+    clock.advance(2)
+    before, used = len(fake.requests), fake.rate_used
+    run(conn, gh, repo_id, cfg)
+    # 5 pages of edits, the old window's 5 (re-validated), page 1 checked once more (304).
+    assert [r.status for r in listing_requests(fake, before)] == [200] * 10 + [304]
+    assert fake.rate_used - used == 10
+    assert_converged(conn, fake, repo_id)
+    clock.advance(10)
+    before = len(fake.requests)
+    run(conn, gh, repo_id, cfg)
+    assert [r.status for r in listing_requests(fake, before)] == [304] * 5
 
 
 # -- changes while a listing pages ---------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""`pmbot repos add|list|remove|mirror` and `pmbot status`: the registry on the DB, no server.
+"""`pmbot repos add|list|remove|mirror|closed-window` and `pmbot status`: the registry on the
+DB, no server.
 
 They call the same services as the API, so a repo added here is picked up
 by a running worker like one added in the UI. `repos list` prints one line
@@ -11,8 +12,9 @@ import argparse
 import json
 
 from pmbot.cli import session
-from pmbot.cli.checks import repo_name, tracked_repo
+from pmbot.cli.checks import repo_name, tracked_repo, whole_number
 from pmbot.control_plane import operations, repo_status
+from pmbot.control_plane.registry import MAX_CLOSED_DAYS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -36,6 +38,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     mirror.add_argument("full_name", help="owner/name")
     mirror.add_argument("state", choices=("on", "off"), help="on: clone and fetch; off: stop")
     mirror.set_defaults(func=run_mirror)
+    window = actions.add_parser(
+        "closed-window",
+        help="how many days back a repo's closed items are cached (overrides"
+        " PMBOT_SYNC_CLOSED_DAYS; widening backfills, narrowing deletes nothing)",
+    )
+    window.add_argument("full_name", help="owner/name")
+    window.add_argument("days", type=whole_number(0, MAX_CLOSED_DAYS), help="whole days")
+    window.set_defaults(func=run_closed_window)
 
     status_parser = commands.add_parser(
         "status", help="the detail of one repo (`pmbot repos list` for one line per repo)"
@@ -74,6 +84,22 @@ def run_mirror(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_closed_window(args: argparse.Namespace) -> int:
+    with session("cli") as (settings, conn):
+        repo = tracked_repo(conn, args.full_name)
+        operations.set_closed_window(conn, repo.repo_id, args.days)
+        row = repo_status.repo_status(conn, repo.repo_id, settings=settings)
+    start = row["closed_window_start"][:10]
+    if row["closed_window_backfilling"]:
+        print(
+            f"{repo.full_name} keeps closed items updated in the last {args.days} days; the"
+            f" worker backfills them (cached now: closed, updated since {start})"
+        )
+    else:
+        print(f"{repo.full_name}: closed, updated since {start} ({args.days} days)")
+    return 0
+
+
 def run_list(args: argparse.Namespace) -> int:
     with session("cli") as (settings, conn):
         rows = repo_status.list_statuses(conn, settings=settings)
@@ -83,7 +109,8 @@ def run_list(args: argparse.Namespace) -> int:
         print("no repos yet; add one with `pmbot repos add owner/name`")
     else:
         print(
-            f"{'ID':>4}  {'REPO':<40} {'STATUS':<12} {'ISSUES o/c':>12} {'PRS o/c':>10}  LAST SYNC"
+            f"{'ID':>4}  {'REPO':<40} {'STATUS':<12} {'ISSUES o/c':>12} {'PRS o/c':>10}"
+            "  CLOSED SINCE  LAST SYNC"
         )
         for row in rows:
             print(_list_line(row))
@@ -102,12 +129,13 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def _list_line(row: dict) -> str:
+    """Closed counts with the start of what is cached ("closed, updated since")."""
     counts = row["counts"]
     issues = f"{counts['issues_open']}/{counts['issues_closed']}"
     prs = f"{counts['prs_open']}/{counts['prs_closed']}"
     return (
         f"{row['repo_id']:>4}  {row['full_name']:<40} {row['status']:<12} {issues:>12}"
-        f" {prs:>10}  {row['last_sync_at'] or 'never'}"
+        f" {prs:>10}  {row['closed_window_start'][:10]:<12}  {row['last_sync_at'] or 'never'}"
     )
 
 
@@ -115,6 +143,11 @@ def detail_lines(row: dict) -> list[str]:
     """`pmbot status owner/name`: one `label: value` line per fact about the repo."""
     counts, cursors, progress = row["counts"], row["cursors"], row["progress"]
     since = f"closed, updated since {row['closed_window_start'][:10]}"
+    window = f"{row['closed_window_days']} days" + (
+        " (PMBOT_SYNC_CLOSED_DAYS)" if row["closed_window_default"] else " (this repo's)"
+    )
+    if row["closed_window_backfilling"]:
+        window += ", backfilling"
     facts = [
         ("status", row["status"]),
         ("added", row["added_at"]),
@@ -123,6 +156,7 @@ def detail_lines(row: dict) -> list[str]:
         ("next sync", row["next_sync_at"] or "not scheduled"),
         ("issues", f"{counts['issues_open']} open, {counts['issues_closed']} {since}"),
         ("pull requests", f"{counts['prs_open']} open, {counts['prs_closed']} {since}"),
+        ("closed window", window),
         ("issues cursor", cursors["issues"] or "none yet"),
         ("PRs cursor", cursors["prs"] or "none yet"),
     ]

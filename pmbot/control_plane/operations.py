@@ -18,15 +18,18 @@ without its first sync request, or a removed one with cached rows:
   status), and a sync request per repo is queued so the re-import starts at
   once (its sync finishes the deletion first). The registry and the log are
   kept, and so are the git mirrors.
+- set closed window: `repo.closed_window_set` (the repo's own PMBOT_SYNC_CLOSED_DAYS),
+  then a sync request, so a widened window's backfill starts at once; nothing cached
+  is deleted when it narrows.
+- set mirror: `mirror.enabled` / `mirror.disabled`, the per-repo choice that
+  overrides PMBOT_MIRRORS; the mirror thread clones or stops fetching. Remove
+  also drops the repo's mirror row, so the mirror thread deletes its folder.
 
 Removal and reset then delete the queued rows in bounded transactions
 (`registry.finish_purges`), give the freed pages back and checkpoint the WAL
 (`db.space`), so neither the WAL nor the file keeps a removed repo's size. A
 purge cut short (the process dies) is finished by the next worker tick, or by
 the repo's next sync before it writes.
-- set mirror: `mirror.enabled` / `mirror.disabled`, the per-repo choice that
-  overrides PMBOT_MIRRORS; the mirror thread clones or stops fetching. Remove
-  also drops the repo's mirror row, so the mirror thread deletes its folder.
 """
 
 from __future__ import annotations
@@ -79,6 +82,15 @@ def set_mirror(
         registry.get_repo(conn, repo_id)  # RepoNotFound before anything is recorded
         event_class = ev.MirrorEnabled if enabled else ev.MirrorDisabled
         audit.record(conn, event_class(repo_id=repo_id, actor=actor))
+
+
+def set_closed_window(
+    conn: sqlite3.Connection, repo_id: int, days: object, *, actor: str = "operator"
+) -> None:
+    """Set how many days back the repo's closed items are cached, and ask for a sync."""
+    with transaction(conn):
+        registry.set_closed_window(conn, repo_id, days, actor=actor)
+        schedule.queue_sync_request(conn, repo_id)
 
 
 def request_sync(

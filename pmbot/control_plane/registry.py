@@ -28,6 +28,8 @@ DEFAULT_WORKSPACE_NAME = "default"
 _OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?github\.com/", re.IGNORECASE)
+# A closed-items window longer than GitHub has existed (2008) is a typo, not a choice.
+MAX_CLOSED_DAYS = 10_000
 
 
 class RegistryError(ServiceError):
@@ -64,6 +66,14 @@ class WorkspaceNotFound(RegistryError, NotFoundError):
     code = "workspace_not_found"
 
 
+class InvalidClosedWindow(RegistryError):
+    code = "invalid_closed_window"
+    status = 422
+
+    def problem_fields(self) -> dict[str, Any]:
+        return {"field": "days"}
+
+
 @dataclass(frozen=True)
 class Repo:
     repo_id: int
@@ -96,6 +106,17 @@ def parse_full_name(text: object) -> str:
             "repository name must be 1–100 letters, digits, '.', '-' or '_' (not '.' or '..')"
         )
     return f"{owner}/{name}"
+
+
+def parse_closed_days(value: object) -> int:
+    """A closed-items window in whole days, 0 to MAX_CLOSED_DAYS (a JSON `90.0` is 90)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidClosedWindow("days must be a whole number of days")
+    if not 0 <= value <= MAX_CLOSED_DAYS:
+        raise InvalidClosedWindow(f"days must be between 0 and {MAX_CLOSED_DAYS}")
+    return value
 
 
 def ensure_default_workspace(conn: sqlite3.Connection) -> int:
@@ -186,6 +207,30 @@ def request_sync(
         requested = ev.SyncRequested(repo_id=repo_id, reconcile=reconcile, actor=actor)
         audit.record(conn, requested)
     return repo
+
+
+def set_closed_window(
+    conn: sqlite3.Connection, repo_id: int, days: object, *, actor: str = "operator"
+) -> int | None:
+    """Record `repo.closed_window_set` (old → new) unless `days` is already the repo's
+    choice; returns the previous choice (None: it followed PMBOT_SYNC_CLOSED_DAYS)."""
+    days = parse_closed_days(days)
+    with transaction(conn):
+        get_repo(conn, repo_id)
+        old = closed_window_days(conn, repo_id)
+        if old != days:
+            audit.record(
+                conn, ev.RepoClosedWindowSet(repo_id=repo_id, days=days, old_days=old, actor=actor)
+            )
+    return old
+
+
+def closed_window_days(conn: sqlite3.Connection, repo_id: int) -> int | None:
+    """The repo's own closed-items window in days; None follows PMBOT_SYNC_CLOSED_DAYS."""
+    row = conn.execute(
+        "SELECT closed_window_days FROM repos WHERE repo_id = ?", (repo_id,)
+    ).fetchone()
+    return row[0] if row else None
 
 
 _REPO_COLUMNS = (

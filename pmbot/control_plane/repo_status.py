@@ -19,9 +19,13 @@ repo never synced or just reset (projected `new`) with no lease is `queued`;
 else `idle`. The projection's `new` is never served: it is `queued` or
 `importing` here.
 
-Closed items are cached only when updated within the closed window
-(`PMBOT_SYNC_CLOSED_DAYS` back), so closed counts are served with the window's
-start (`closed_window_start`): "N closed" alone reads as data loss.
+Closed items are cached only when updated within the closed window (the repo's
+own `closed_window_days`, else `PMBOT_SYNC_CLOSED_DAYS` back), so closed counts
+are served with the window's start (`closed_window_start`): "N closed" alone
+reads as data loss. The start served is the later of the window's start now and
+`closed_since` (since when every closed item is cached), so while a widened
+window's backfill runs (`closed_window_backfilling`) it is the old start: true,
+never ahead of the cache. A narrowed window moves the start; nothing cached goes.
 """
 
 from __future__ import annotations
@@ -43,7 +47,8 @@ DEFAULT_CLOSED_DAYS = Settings.__dataclass_fields__["sync_closed_days"].default
 
 _SELECT = (
     "SELECT r.repo_id, r.full_name, r.default_branch, r.status, r.added_at, r.last_sync_at,"
-    " r.last_error, r.last_error_code, s.issues_cursor, s.prs_cursor, s.last_seen_event_at,"
+    " r.last_error, r.last_error_code, r.closed_window_days, s.issues_cursor, s.prs_cursor,"
+    " s.last_seen_event_at, s.closed_since,"
     " c.issues_open, c.issues_closed, c.prs_open, c.prs_closed,"
     " k.next_sync_at, k.last_checked_at, k.lease_owner, k.lease_expires_at,"
     " k.progress_items, k.progress_pages, k.progress_requests, k.progress_estimate,"
@@ -92,22 +97,35 @@ def repo_status(
 
 
 class _Shared:
-    """What every repo's status shares: the moment, the rate limit, the closed window,
-    whether mirrors are on unless a repo says otherwise."""
+    """What every repo's status shares: the moment, the rate limit, the default closed
+    window, whether mirrors are on unless a repo says otherwise."""
 
     def __init__(
-        self, now: datetime, rate_limit: dict[str, Any], window_start: str, mirrors_default: bool
+        self, now: datetime, rate_limit: dict[str, Any], closed_days: int, mirrors_default: bool
     ) -> None:
-        self.now, self.rate_limit, self.window_start = now, rate_limit, window_start
+        self.now, self.rate_limit, self.closed_days = now, rate_limit, closed_days
         self.mirrors_default = mirrors_default
 
     @classmethod
     def read(cls, conn: sqlite3.Connection, now: datetime, settings: Settings | None) -> _Shared:
         key = GitHubKey.of(settings) if settings is not None else None
         days = settings.sync_closed_days if settings is not None else DEFAULT_CLOSED_DAYS
-        window_start = to_rfc3339(now.replace(microsecond=0) - timedelta(days=days))
         mirrors_default = settings.mirrors if settings is not None else False
-        return cls(now, read_rate_limit(conn, key), window_start, mirrors_default)
+        return cls(now, read_rate_limit(conn, key), days, mirrors_default)
+
+
+def _closed_window(row: sqlite3.Row, shared: _Shared) -> dict[str, Any]:
+    own = row["closed_window_days"]
+    days = shared.closed_days if own is None else own
+    start = to_rfc3339(shared.now.replace(microsecond=0) - timedelta(days=days))
+    covered = row["closed_since"]
+    backfilling = covered is not None and covered > start
+    return {
+        "closed_window_start": covered if backfilling else start,
+        "closed_window_days": days,
+        "closed_window_default": own is None,
+        "closed_window_backfilling": backfilling,
+    }
 
 
 def _status(row: sqlite3.Row, shared: _Shared) -> dict[str, Any]:
@@ -125,7 +143,7 @@ def _status(row: sqlite3.Row, shared: _Shared) -> dict[str, Any]:
         "next_sync_at": row["next_sync_at"],
         "counts": {key: row[key] or 0 for key in COUNT_KEYS},
         "data_bytes": row["data_bytes"] or 0,
-        "closed_window_start": shared.window_start,
+        **_closed_window(row, shared),
         "cursors": {kind.stream: row[kind.cursor] for kind in (ISSUES, PRS)},
         "last_seen_event_at": row["last_seen_event_at"],
         "rate_limit": rate_limit,

@@ -3,9 +3,11 @@
  * while the tab is hidden), "Sync now", and the cached issues and PRs with
  * tabs, filters, sort and keyset "load more". Everything here reads the local
  * cache, so it works the same when GitHub is down. Searching is in the top
- * navigation; "Search this repo" opens it narrowed to this repo.
+ * navigation; "Search this repo" opens it narrowed to this repo. The closed
+ * window form says since when closed items are cached and sets the repo's own
+ * window (widening backfills; narrowing deletes nothing).
  */
-import { getRepoStatus, listItems } from "../api.js";
+import { getRepoStatus, listItems, setClosedWindow } from "../api.js";
 import { h, setAttr, setText, showMessage } from "../dom.js";
 import { formatCount, formatLocalTime, formatNumber, formatRelative } from "../format.js";
 import { poll } from "../poll.js";
@@ -56,9 +58,11 @@ function createHeader(repoId, onChange) {
   const sync = h("button", { type: "button", className: "sync-now" }, "Sync now");
   sync.addEventListener("click", () => requestSync({ repo_id: repoId }, sync, parts.message, onChange));
   const searchLink = h("a", { href: searchHash("", repoId), className: "search-repo" }, "Search this repo");
+  const closedWindow = createClosedWindow(repoId, onChange);
   const root = h("header", { className: "repo-header" }, parts.title,
     h("div", { className: "repo-summary" }, parts.badge, " Last sync ", parts.lastSync),
-    parts.progress, parts.lastError, h("div", { className: "repo-actions" }, sync, searchLink, parts.message), parts.error);
+    parts.progress, parts.lastError, h("div", { className: "repo-actions" }, sync, searchLink, parts.message),
+    closedWindow.root, parts.error);
   return {
     root,
     error: parts.error,
@@ -70,9 +74,47 @@ function createHeader(repoId, onChange) {
       setText(parts.lastSync, formatRelative(repo.last_sync_at, now));
       setAttr(parts.lastSync, "title", formatLocalTime(repo.last_sync_at));
       updateProgress(parts.progress, repo);
+      closedWindow.update(repo);
       parts.lastError.hidden = !repo.last_error;
       setText(parts.lastError, repo.last_error ? `Last error: ${repo.last_error}` : "");
       showMessage(parts.error, "");
+    },
+  };
+}
+
+/** "Closed, updated since <date>" with the window's days, and a form to set the repo's own. */
+function createClosedWindow(repoId, onChange) {
+  const text = h("span", { className: "closed-window-text" });
+  const days = h("input", { id: "closed-window-days", name: "days", type: "number", min: "0", max: "10000", step: "1", required: true });
+  const save = h("button", { type: "submit" }, "Set window");
+  const message = h("span", { className: "closed-window-message", role: "status", hidden: true });
+  const root = h("form", { className: "closed-window" }, text, " ",
+    h("label", { for: "closed-window-days" }, "Keep closed items updated in the last"), " ", days, " days ", save, " ", message);
+  let edited = false;
+  days.addEventListener("input", () => { edited = true; });
+  root.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    save.disabled = true;
+    try {
+      const repo = await setClosedWindow(repoId, Number(days.value));
+      edited = false;
+      const note = repo.closed_window_backfilling ? "; the older closed items are being fetched" : "";
+      showMessage(message, `Window set to ${repo.closed_window_days} days${note}.`, "ok");
+      onChange();
+    } catch (error) {
+      showMessage(message, `Window not changed: ${error.message}`, "error");
+    } finally {
+      save.disabled = false;
+    }
+  });
+  return {
+    root,
+    update(repo) {
+      const whose = repo.closed_window_default ? "the default" : "this repo's";
+      const backfill = repo.closed_window_backfilling ? ", older ones being fetched" : "";
+      setText(text, `Closed items: ${closedText(repo)} (${repo.closed_window_days} days, ${whose}${backfill}).`);
+      setAttr(root, "data-backfilling", repo.closed_window_backfilling ? "true" : "false");
+      if (!edited && document.activeElement !== days) days.value = String(repo.closed_window_days);
     },
   };
 }

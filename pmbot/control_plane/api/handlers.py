@@ -39,6 +39,7 @@ ROUTES = (
     ("DELETE", "/api/repos/<repo_id:id>", "repo_delete"),
     ("POST", "/api/repos/<repo_id:id>/sync", "repo_sync_post"),
     ("POST", "/api/repos/<repo_id:id>/mirror", "repo_mirror_post"),
+    ("POST", "/api/repos/<repo_id:id>/closed-window", "repo_closed_window_post"),
     ("GET", "/api/repos/<repo_id:id>/status", "repo_status_get"),
     ("GET", "/api/repos/<repo_id:id>/issues", "issues_get"),
     ("GET", "/api/repos/<repo_id:id>/issues/<number:id>", "issue_get"),
@@ -127,6 +128,12 @@ class Handlers(RunHandlers):
         enabled = p.parse_mirror_toggle(self._body())
         conn = self.db.get()
         operations.set_mirror(conn, repo_id, enabled)
+        return repo_status.repo_status(conn, repo_id, settings=self.settings)
+
+    def repo_closed_window_post(self, repo_id: int) -> dict[str, Any]:
+        days = p.parse_closed_window(self._body())
+        conn = self.db.get()
+        operations.set_closed_window(conn, repo_id, days)
         return repo_status.repo_status(conn, repo_id, settings=self.settings)
 
     def repo_status_get(self, repo_id: int) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pmbot.control_plane.github.status import TOKEN_STATES
 from pmbot.control_plane.orchestration.runs import MAX_REASON_CHARS, REASON_PATTERN
 from pmbot.control_plane.orchestration.specs import MAX_GOAL_CHARS
 from pmbot.control_plane.orchestration.states import STATES as RUN_STATES
+from pmbot.control_plane.registry import MAX_CLOSED_DAYS
 from pmbot.control_plane.repo_status import STATUSES
 from pmbot.shared.contracts.agent_run_spec import BUDGET, REPO_PATTERN, TOOL_PATTERN
 from pmbot.shared.contracts.shapes import ID_PATTERN
@@ -221,6 +222,17 @@ _PATHS: dict[str, dict[str, Any]] = {
             _json(_ref("RepoStatus")),
             params=("RepoId",),
             body="MirrorToggle",
+            errors=(*_WRITE_ERRORS, 404),
+        )
+    },
+    "/api/repos/{repo_id}/closed-window": {
+        "post": _op(
+            "Set how many days back the repo's closed items are cached (audited; overrides"
+            " PMBOT_SYNC_CLOSED_DAYS). Widening backfills only the missing range; narrowing"
+            " deletes nothing",
+            _json(_ref("RepoStatus")),
+            params=("RepoId",),
+            body="ClosedWindow",
             errors=(*_WRITE_ERRORS, 404),
         )
     },
@@ -486,6 +498,12 @@ _SCHEMAS = {
         "required": ["enabled"],
         "properties": {"enabled": {"type": "boolean"}},
     },
+    "ClosedWindow": {
+        "type": "object",
+        "required": ["days"],
+        "properties": {"days": {"type": "integer", "minimum": 0, "maximum": MAX_CLOSED_DAYS}},
+        "additionalProperties": False,
+    },
     "MirrorStatus": {
         "type": "object",
         "required": ["enabled", "setting", "last_error"],
@@ -565,6 +583,9 @@ _SCHEMAS = {
             "counts",
             "data_bytes",
             "closed_window_start",
+            "closed_window_days",
+            "closed_window_default",
+            "closed_window_backfilling",
             "cursors",
             "progress",
         ],
@@ -588,7 +609,17 @@ _SCHEMAS = {
             "closed_window_start": {
                 "type": "string",
                 "format": "date-time",
-                "description": "closed counts cover items closed and updated since then",
+                "description": "closed counts cover items closed and updated since then (while"
+                " a widened window backfills, the old start)",
+            },
+            "closed_window_days": {"type": "integer", "minimum": 0},
+            "closed_window_default": {
+                "type": "boolean",
+                "description": "the window follows PMBOT_SYNC_CLOSED_DAYS (no choice of its own)",
+            },
+            "closed_window_backfilling": {
+                "type": "boolean",
+                "description": "a widened window's missing closed items are not all cached yet",
             },
             "cursors": {"type": "object"},
             "last_seen_event_at": _NULLABLE_TIME,

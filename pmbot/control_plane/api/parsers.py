@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from pmbot.control_plane.api.problems import ApiProblem, invalid_field
 from pmbot.control_plane.audit.events import EVENT_TYPES
 from pmbot.control_plane.cache.browse import ListQuery, SearchQuery
+from pmbot.control_plane.registry import InvalidClosedWindow, parse_closed_days
 
 MAX_BODY_BYTES = 1 << 20
 MAX_JSON_DEPTH = 64
@@ -320,6 +321,19 @@ def parse_mirror_toggle(body: Mapping[str, Any]) -> bool:
     if not isinstance(enabled, bool):
         raise invalid_field("enabled", "enabled must be true or false")
     return enabled
+
+
+def parse_closed_window(body: Mapping[str, Any]) -> int:
+    """`{"days": N}`: the repo's closed-items window, whole days from 0 to MAX_CLOSED_DAYS."""
+    for name in body:
+        if name != "days":
+            raise invalid_field(str(name)[:100], f"unknown field {str(name)[:100]!r}: send days")
+    if "days" not in body:
+        raise invalid_field("days", "days is required: how many days back closed items are kept")
+    try:
+        return parse_closed_days(body["days"])
+    except InvalidClosedWindow as error:
+        raise invalid_field("days", str(error)) from error
 
 
 def parse_reset(body: Mapping[str, Any]) -> list[int] | None:

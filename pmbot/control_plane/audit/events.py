@@ -123,6 +123,29 @@ class RepoRenamed(AuditEvent):
 
 @event_type
 @dataclass(frozen=True, kw_only=True)
+class RepoClosedWindowSet(AuditEvent):
+    """The operator set how many days back the repo's closed items are cached (`old_days`:
+    the repo's previous choice, None when it followed PMBOT_SYNC_CLOSED_DAYS)."""
+
+    type = "repo.closed_window_set"
+    repo_id: int
+    days: int
+    old_days: int | None = None
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class SyncClosedWindowFilled(AuditEvent):
+    """Every closed item updated since `since` (GitHub's time) is cached: an import's window,
+    or a widened window's backfill, is complete."""
+
+    type = "sync.closed_window_filled"
+    repo_id: int
+    since: str
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
 class SyncRequested(AuditEvent):
     type = "sync.requested"
     repo_id: int

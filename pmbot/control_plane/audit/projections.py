@@ -19,9 +19,11 @@ from pmbot.control_plane.audit.events import (
     AuditEvent,
     CacheReset,
     RepoAdded,
+    RepoClosedWindowSet,
     RepoIdentified,
     RepoRemoved,
     RepoRenamed,
+    SyncClosedWindowFilled,
     SyncCompleted,
     SyncFailed,
     SyncPageCommitted,
@@ -90,6 +92,18 @@ def _repo_renamed(conn: sqlite3.Connection, e: RepoRenamed) -> None:
     )
 
 
+@APPLIERS.on(RepoClosedWindowSet)
+def _repo_closed_window_set(conn: sqlite3.Connection, e: RepoClosedWindowSet) -> None:
+    conn.execute("UPDATE repos SET closed_window_days = ? WHERE repo_id = ?", (e.days, e.repo_id))
+
+
+@APPLIERS.on(SyncClosedWindowFilled)
+def _sync_closed_window_filled(conn: sqlite3.Connection, e: SyncClosedWindowFilled) -> None:
+    conn.execute(
+        "UPDATE repo_sync_state SET closed_since = ? WHERE repo_id = ?", (e.since, e.repo_id)
+    )
+
+
 @APPLIERS.on(SyncPageCommitted)
 def _sync_page_committed(conn: sqlite3.Connection, e: SyncPageCommitted) -> None:
     column = KINDS[e.stream].cursor
@@ -151,7 +165,8 @@ def _cache_reset(conn: sqlite3.Connection, e: CacheReset) -> None:
         )
         conn.execute(
             "UPDATE repo_sync_state SET issues_cursor = NULL, prs_cursor = NULL,"
-            " last_seen_event_at = NULL, last_sync_at = NULL, last_error = NULL"
+            " last_seen_event_at = NULL, last_sync_at = NULL, last_error = NULL,"
+            " closed_since = NULL"
             " WHERE repo_id = ?",
             (repo_id,),
         )

@@ -579,3 +579,20 @@ def generation(conn: sqlite3.Connection, repo_id: int) -> int:
         "SELECT generation FROM cache_generation WHERE repo_id = ?", (repo_id,)
     ).fetchone()
     return row[0] if row else 0
+
+
+# -- the refresh chain's head and end (issue 11: a moved cursor keeps its chain) ----------------
+
+
+def chain_url(conn: sqlite3.Connection, repo_id: int, listing: str) -> str | None:
+    """A URL of the repo's stored chain of `listing` (`drop_other_chains` keeps one chain)."""
+    row = conn.execute(
+        "SELECT url FROM http_cache WHERE repo_id = ? AND instr(url, ?) > 0 LIMIT 1",
+        (repo_id, listing),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def end_chain(conn: sqlite3.Connection, url: str) -> None:
+    """Make `url` the last page of its chain: the pages after it are below the window."""
+    conn.execute("UPDATE http_cache SET next_url = NULL WHERE url = ?", (url,))

@@ -14,22 +14,24 @@ database written by older code resumes where it stopped.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from pmbot.control_plane.github.protocol import server_time
 from pmbot.shared.timeutil import parse_rfc3339, to_rfc3339, utc_now
 
 PER_PAGE = 100
-BACKLOG, PASS = "backlog", "pass"
+BACKLOG, PASS, BACKFILL = "backlog", "pass", "backfill"
 
 
 @dataclass(frozen=True)
 class ResumeState:
     """Where a stream's listing continues. Issues: `phase` is BACKLOG (the import's keyset
-    listing: `since`, `window_start`) or PASS (a descending refresh pass from `basis`, the
-    cursor it started at, asking `since`, to commit `pass_cursor`). PR details: `floor`
+    listing: `since`, `window_start`), PASS (a descending refresh pass from `basis`, the
+    cursor it started at, asking `since`, to commit `pass_cursor`) or BACKFILL (a widened
+    closed window's keyset listing of closed items from `basis`, the new window start, up to
+    `window_start`, the old one). PR details: `floor`
     (the oldest stale PR) and `top` (the pass's newest item, its cursor). Both: `next_url`,
     GitHub's `Link` next, followed verbatim."""
 
@@ -80,6 +82,13 @@ def since_param(url: str) -> str:
     return next(p for p in url.split("?", 1)[1].split("&") if p.startswith("since="))
 
 
+def since_of(url: str | None) -> str | None:
+    """The `since` time of a listing URL (None without a URL or a `since`)."""
+    if url is None:
+        return None
+    return parse_qs(urlsplit(url).query).get("since", [None])[0]
+
+
 def issues_url(base: str, state: str, direction: str, since: str | None) -> str:
     """`base` is the repo's path (`by_id`, or `by_name` before its id is known)."""
     params = {"state": state, "sort": "updated", "direction": direction, "per_page": PER_PAGE}
@@ -112,9 +121,30 @@ def repo_path(url: str) -> tuple[str, str] | None:
 # -- issues: refresh passes ----------------------------------------------------------------
 
 
-def pass_state(basis: str, overlap: int) -> ResumeState:
-    """A refresh pass from cursor `basis`, re-reading `overlap` seconds below it."""
-    return ResumeState(phase=PASS, basis=basis, since=shift(basis, -overlap))
+def pass_state(basis: str, overlap: int, head: str | None = None) -> ResumeState:
+    """A refresh pass from cursor `basis`, re-reading `overlap` seconds below it.
+
+    `head` is the `since` of the stored chain, when there is one: the listing since an
+    earlier, lower point holds the window as its first pages (it is sorted newest first),
+    so the chain stays valid while the cursor moves, and the pass stops below the window
+    (`pass_next`)."""
+    bottom = shift(basis, -overlap)
+    since = head if head is not None and head <= bottom else bottom
+    return ResumeState(phase=PASS, basis=basis, since=since)
+
+
+def pass_next(response: Any, bottom: str) -> str | None:
+    """A pass's next page: GitHub's `Link` next, unless this page reached below `bottom`
+    (the window's start), where the window is covered."""
+    items = response.data
+    if items and items[-1]["updated_at"] < bottom:
+        return None
+    return response.next_url
+
+
+def reaches(response: Any, bottom: str) -> bool:
+    """Whether a page holds an item at or after `bottom` (it belongs to that window's chain)."""
+    return not response.data or response.data[0]["updated_at"] >= bottom
 
 
 def pass_cursor(basis: str, response: Any) -> str:
@@ -136,7 +166,17 @@ def pass_cursor(basis: str, response: Any) -> str:
 
 
 def backlog_url(base: str, state: ResumeState) -> str:
-    return state.next_url or issues_url(base, "open", "asc", state.since)
+    """The keyset listing's page: open items for the import, closed ones for a backfill."""
+    return state.next_url or issues_url(base, _keyset_state(state), "asc", state.since)
+
+
+def _keyset_state(state: ResumeState) -> str:
+    return "closed" if state.phase == BACKFILL else "open"
+
+
+def backfill_state(target: str, covered: str) -> ResumeState:
+    """A widened closed window: closed items updated in [target, covered), oldest first."""
+    return ResumeState(phase=BACKFILL, basis=target, since=target, window_start=covered)
 
 
 def with_window(state: ResumeState, response: Any, closed_days: int) -> ResumeState:
@@ -160,18 +200,21 @@ def backlog_next(state: ResumeState, response: Any) -> ResumeState | None:
     return replace(state, next_url=response.next_url, bursts=seconds)
 
 
-def burst_url(base: str, second: str) -> str:
+def burst_url(base: str, state: ResumeState, second: str) -> str:
     """The backlog's listing from just before a same-second burst, to page through it again
     once the backlog is done: a close inside it while it was paged can have hidden one item
     (the offset shift), which this second reading finds."""
-    return issues_url(base, "open", "asc", shift(second, -1))
+    return issues_url(base, _keyset_state(state), "asc", shift(second, -1))
 
 
 def window_start(response: Any, closed_days: int) -> str:
     """`closed_days` before GitHub's own clock (the Date header), whole seconds."""
+    return window_start_at(server_time(response.headers), closed_days)
+
+
+def window_start_at(served_at: datetime | None, closed_days: int) -> str:
     # No usable Date: the local clock is all we have.
-    now = server_time(response.headers) or utc_now()
-    return to_rfc3339(now - timedelta(days=closed_days))
+    return to_rfc3339((served_at or utc_now()) - timedelta(days=closed_days))
 
 
 # -- pull request details ------------------------------------------------------------------

@@ -27,7 +27,7 @@ from pmbot.control_plane.cache import ISSUES, PRS, Kind
 from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import transaction
 from pmbot.control_plane.github.protocol import GitHubError, pages_left, server_time
-from pmbot.control_plane.registry import finish_purges, get_repo
+from pmbot.control_plane.registry import closed_window_days, finish_purges, get_repo
 from pmbot.control_plane.sync import listing as ls
 from pmbot.control_plane.sync.fetch_ahead import call_waiting, pages
 from pmbot.shared.settings import Settings
@@ -148,6 +148,7 @@ class Run:
     full_name: str
     context: SyncContext
     generation: int
+    closed_days: int  # the repo's closed-items window (its own, or PMBOT_SYNC_CLOSED_DAYS)
     base: str = ""  # the repo's API path, `/repositories/{id}` once known (`identity.py`)
     items: int = 0
     changed: int = 0
@@ -248,6 +249,13 @@ class Run:
         ).fetchone()
         return None if row is None else row[0]
 
+    def closed_since(self) -> str | None:
+        """Since when every closed item is cached (`sync.closed_window_filled`)."""
+        row = self.conn.execute(
+            "SELECT closed_since FROM repo_sync_state WHERE repo_id = ?", (self.repo_id,)
+        ).fetchone()
+        return None if row is None else row[0]
+
     def overlap(self) -> int:
         """At least one second, so an exclusive `since` still re-reads the cursor's second."""
         return max(1, self.settings.sync_overlap_seconds)
@@ -268,6 +276,9 @@ def start(conn, client, repo_id: int, settings: Settings, context: SyncContext |
     finish_purges(conn, repo_id)  # a reset's or removal's leftovers go before any write
     generation = cache.generation(conn, repo_id)  # before anything else is read
     full_name = get_repo(conn, repo_id).full_name
-    run = Run(conn, client, settings, repo_id, full_name, context or SyncContext(), generation)
+    days = closed_window_days(conn, repo_id)
+    days = settings.sync_closed_days if days is None else days
+    context = context or SyncContext()
+    run = Run(conn, client, settings, repo_id, full_name, context, generation, days)
     run.base = ls.by_name(full_name)
     return run

@@ -31,24 +31,33 @@ Design (ARCHITECTURE.md "Sync semantics"; the pure rules are in `listing.py`):
   rename costs nothing and a repo that takes the old name is never read as this one.
 - Fencing (`run.py`): every write checks the repo's cache generation, so a reset wins.
 - Issues stream, refresh: design (b). One pass lists `state=all&sort=updated&direction=desc
-  &since=cursor−overlap`, following `Link` verbatim. The cursor (greatest `updated_at` in
-  GitHub's data) moves only on the pass's last page, to the newest `updated_at` of its first
-  page (+1 s when GitHub's Date on that page was already 2 s later, see `pass_cursor`):
-  anything changed while the pass pages is newer than that, so the next pass sees it,
-  and an update moves an item to the front, which only duplicates later items, never skips
-  them. A crash resumes from the next URL stored in `sync_resume` with each page. Each page's
-  ETag and `Link` next are stored with it; a pass always reads to the window's end, asking
-  each page conditionally (a 304 follows the stored next), and after a pass that moved the
-  cursor the new window is read once more (it is the next poll's chain), so an unchanged
-  repo then costs ⌈window items / 100⌉ requests answered 304 (0 rate limit). `since` is
-  inclusive or exclusive on GitHub: the overlap (at least 1 s) covers both.
+  &since=S`, following `Link` verbatim, down to the window's start (cursor − overlap); S is
+  the stored chain's `since` (the window's start when the chain was made: the listing is
+  newest first, so its first pages are the window whatever S is). The cursor (greatest
+  `updated_at` in GitHub's data) moves only on the pass's last page, to the newest
+  `updated_at` of its first page (+1 s when GitHub's Date on that page was already 2 s
+  later, see `pass_cursor`): anything changed while the pass pages is newer than that, so
+  the next pass sees it, and an update moves an item to the front, which only duplicates
+  later items, never skips them. A crash resumes from the next URL stored in `sync_resume`
+  with each page. Each page's ETag and `Link` next are stored with it; a pass always reads
+  to the window's end, asking each page conditionally (a 304 follows the stored next). The
+  pages it reads are the next window's chain as far as they reach into it (a page wholly
+  below it ends the chain), so a pass that moved the cursor needs no second reading of the
+  new window: only page 1 is asked once more (a 304 there: nothing moved during the pass).
+  An unchanged repo then costs ⌈window items / 100⌉ requests answered 304 (0 rate limit).
+  `since` is inclusive or exclusive on GitHub: the overlap (at least 1 s) covers both.
 - Issues stream, import: first the open items updated before the window, oldest first by
   keyset (design (a): each query restarts at `since = last updated_at − 1 s`, de-duplicated
   by the idempotent upsert, following `Link` only inside a same-second burst larger than a
   page), so closing or editing an item mid-listing cannot shift another out of view. Then
-  the window itself, `settings.sync_closed_days` back from GitHub's `Date` header, as a
+  the window itself, the repo's closed-window days back from GitHub's `Date` header, as a
   refresh pass with `since = window start`. An empty repo's cursor is window start +
   overlap (GitHub's clock, not ours), so its refresh URL is stable too.
+- Closed-items window (ADR 0003 §10): the repo's own days, else the setting's. An import
+  records `sync.closed_window_filled` (its window start) with its window pass's last page.
+  When the window's start now is older than that (the operator widened it), the sync
+  lists `state=closed&direction=asc&since=` the new start by keyset like the backlog,
+  stopping at the old start, resumable (`phase: backfill`), and records the new start.
 - PR details: `/pulls?state=all&sort=updated&direction=desc`, listed when the issues
   stream left PRs with stale details, down to the oldest of them; otherwise page 1 is asked
   conditionally on every poll (a change only /pulls sees), and a 200 is listed down to
@@ -69,7 +78,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pmbot.control_plane import audit
@@ -90,7 +99,7 @@ from pmbot.shared.settings import Settings
 
 __all__ = ["SyncContext", "SyncProgress", "SyncResult", "record_failure", "sync_repo"]
 
-MAX_PASSES = 3  # a pass that moved the cursor is followed by one that primes the next URL
+MAX_RECHECKS = 2  # page-1 checks after passes that moved the cursor (edits keep coming)
 FAILURE_MESSAGES = {
     "not_found": "repository not found or token lacks access",
     "unauthorized": "token missing or invalid",
@@ -201,42 +210,69 @@ def _load(run: Run, kind: Kind) -> ResumeState | None:
 
 
 def _sync_issues(run: Run, state: ResumeState | None) -> None:
+    if state is not None and state.phase == ls.BACKFILL:  # finish it before anything else
+        _backfill_closed(run, state)
+        state = None
     if state is None and run.cursor(ISSUES) is None:
         state = ResumeState(phase=ls.BACKLOG)
     if state is not None and state.phase == ls.BACKLOG:
         state = _import_backlog(run, state)
-    state = state or ls.pass_state(run.cursor(ISSUES), run.overlap())
-    for _ in range(MAX_PASSES):
-        cursor = _issues_pass(run, state)
-        if cursor == state.basis:
-            return
+    state = state or _refresh_state(run)
+    importing = run.cursor(ISSUES) is None
+    cursor = _issues_pass(run, state)
+    if importing:  # the window pass stores no validators: read the new window's chain
         state = ls.pass_state(cursor, run.overlap())
+        cursor = _issues_pass(run, state)
+    for _ in range(MAX_RECHECKS):  # a pass that moved the cursor: did anything move meanwhile?
+        if cursor == state.basis:
+            break
+        state = _refresh_state(run)
+        cursor = _issues_pass(run, state, recheck=True)
+    backfill = _backfill_due(run)
+    if backfill is not None:
+        _backfill_closed(run, backfill)
 
 
-def _issues_pass(run: Run, state: ResumeState) -> str:
-    """One descending pass over the whole window since `state.since` (resumed at `next_url`
-    if stored); returns the cursor it committed."""
+def _refresh_state(run: Run) -> ResumeState:
+    """A refresh pass from the cursor, asked from the stored chain's head if there is one."""
+    head = ls.since_of(cache.chain_url(run.conn, run.repo_id, ls.PASS_LISTING))
+    return ls.pass_state(run.cursor(ISSUES), run.overlap(), head)
+
+
+def _issues_pass(run: Run, state: ResumeState, *, recheck: bool = False) -> str:
+    """One descending pass over the whole window `state.basis − overlap` (asked with
+    `since = state.since`, resumed at `next_url` if stored); returns the cursor it committed.
+
+    Its pages are the next poll's chain as far as they reach into the next window (the
+    committed cursor − overlap): a page wholly below it ends the chain stored before it, so
+    a pass that moved the cursor needs no second pass over the new window. `recheck`: the
+    pass after one that moved the cursor ends at a 304 on page 1 (an update during the
+    previous pass would have moved an item there)."""
     run.between_pages()
     if run.cursor(ISSUES) is None:
         return _window_pass(run, state)
     url = state.next_url or ls.issues_url(run.base, "all", "desc", state.since)
-    first = state.next_url is None
+    first, previous = state.next_url is None, None
+    bottom = ls.shift(state.basis, -run.overlap())
     while True:
         etag, stored_next = cache.get_validator(run.conn, url)
         response = run.fetch_waiting(url, etag=etag)
         if state.pass_cursor is None:  # page 1; a 304 there keeps the cursor
             state = replace(state, pass_cursor=ls.pass_cursor(state.basis, response))
         if response.not_modified:  # the page is as committed: follow its stored `Link`
-            next_url = stored_next
+            next_url = None if recheck and first else stored_next
             if next_url is None:
                 _settle_pass(run, state)
         else:
-            next_url = response.next_url
-            _pass_page(run, state, response, (url, response, first))
+            next_url = ls.pass_next(response, bottom)
+            kept = first or ls.reaches(response, ls.shift(state.pass_cursor, -run.overlap()))
+            _pass_page(
+                run, state, response, next_url, _ChainPage(url, response, kept, first, previous)
+            )
         if next_url is None:
             return state.pass_cursor
         run.check_stop()
-        state, url, first = state.at(next_url), next_url, False
+        state, previous, url, first = state.at(next_url), url, next_url, False
 
 
 def _window_pass(run: Run, state: ResumeState) -> str:
@@ -252,22 +288,37 @@ def _window_pass(run: Run, state: ResumeState) -> str:
     for _, response, payloads in run.listing(state, url_of, advance, ahead=True):
         if state.pass_cursor is None:
             state = replace(state, pass_cursor=ls.pass_cursor(state.basis, response))
-        _pass_page(run, state, response, None, payloads)
+        _pass_page(run, state, response, response.next_url, None, payloads)
         state = state.at(response.next_url)
     return state.pass_cursor
 
 
-def _pass_page(run: Run, state: ResumeState, response: Any, validator, payloads=None) -> None:
-    """Commit one page of a pass; its last page (no `Link` next) moves the cursor."""
+@dataclass(frozen=True)
+class _ChainPage:
+    """A refresh page kept as a link of the next poll's chain (its validator and next)."""
+
+    url: str
+    response: Any
+    kept: bool  # page 1, or a page that reaches into the next window
+    first: bool  # page 1: a new chain, older ones are dropped
+    previous: str | None  # the page before: the chain ends there if this one is not kept
+
+
+def _pass_page(
+    run: Run, state: ResumeState, response: Any, next_url: str | None, chain, payloads=None
+) -> None:
+    """Commit one page of a pass; its last page (`next_url` None) moves the cursor."""
     items = response.data
     note_listing(run, items)
     with run.commit():
         write = cache.upsert_issue_page(run.conn, run.repo_id, items, payloads)
-        done = not response.next_url
-        resume = None if done else state.at(response.next_url)
+        done = next_url is None
+        resume = None if done else state.at(next_url)
         moved = done and state.pass_cursor != run.cursor(ISSUES)
         cursor = state.pass_cursor if moved else None
-        _commit_issues_page(run, write, len(items), resume, cursor, validator)
+        if moved and run.cursor(ISSUES) is None:  # the import's window pass is complete
+            run.record(ev.SyncClosedWindowFilled(repo_id=run.repo_id, since=state.since))
+        _commit_issues_page(run, write, len(items), resume, cursor, chain)
     run.page_done(ISSUES, len(items), write.changed)
 
 
@@ -286,7 +337,7 @@ def _import_backlog(run: Run, state: ResumeState) -> ResumeState:
 
     Returns the state of the pass that imports the window itself.
     """
-    days = run.settings.sync_closed_days
+    days = run.closed_days
 
     def advance(page_state: ResumeState, response: Any) -> ResumeState | None:
         return ls.backlog_next(ls.with_window(page_state, response, days), response)
@@ -307,15 +358,54 @@ def _import_backlog(run: Run, state: ResumeState) -> ResumeState:
         run.page_done(ISSUES, len(response.data), write.changed)
         if following is None:
             for second in page_state.bursts or ():
-                _relist_burst(run, second)
+                _relist_burst(run, page_state, second)
             return resume
     raise AssertionError("unreachable: the last backlog page returns")
 
 
-def _relist_burst(run: Run, second: str) -> None:
+def _backfill_due(run: Run) -> ResumeState | None:
+    """The backfill a widened closed window needs, if any: closed items updated between the
+    window's start now (GitHub's clock) and the start every cached closed item is known from.
+
+    A cache imported before that start was recorded (migration 0012) was imported with the
+    setting's window, so that is recorded first."""
+    covered = run.closed_since()
+    if covered is None:
+        covered = ls.window_start_at(run.served_at, run.settings.sync_closed_days)
+        with run.commit():
+            run.record(ev.SyncClosedWindowFilled(repo_id=run.repo_id, since=covered))
+    target = ls.window_start_at(run.served_at, run.closed_days)
+    return ls.backfill_state(target, covered) if target < covered else None
+
+
+def _backfill_closed(run: Run, state: ResumeState) -> None:
+    """The closed items a widened window lacks, oldest first by keyset like the import's
+    backlog (`state=closed&direction=asc&since=` the new start, stopping at the old start),
+    so nothing cached is read again; resumable from `sync_resume`. Its last page records
+    `sync.closed_window_filled` with the new start."""
+
+    def url_of(page_state: ResumeState) -> str:
+        return ls.backlog_url(run.base, page_state)
+
+    for page_state, response, payloads in run.listing(state, url_of, ls.backlog_next, ahead=True):
+        following = ls.backlog_next(page_state, response)
+        note_listing(run, response.data)
+        with run.commit():
+            write = cache.upsert_issue_page(run.conn, run.repo_id, response.data, payloads)
+            if following is None:
+                run.record(ev.SyncClosedWindowFilled(repo_id=run.repo_id, since=state.basis))
+            _commit_issues_page(run, write, len(response.data), following, None, None)
+        run.page_done(ISSUES, len(response.data), write.changed)
+        if following is None:
+            for second in page_state.bursts or ():
+                _relist_burst(run, page_state, second)
+            return
+
+
+def _relist_burst(run: Run, state: ResumeState, second: str) -> None:
     """Page once more through a same-second burst the backlog followed `Link` through
     (`listing.burst_url`), upserting what it shows; not resumable (a crash skips it)."""
-    url: str | None = ls.burst_url(run.base, second)
+    url: str | None = ls.burst_url(run.base, state, second)
     while url is not None:
         run.check_stop()
         response = run.fetch_waiting(url)
@@ -328,15 +418,19 @@ def _relist_burst(run: Run, second: str) -> None:
 
 
 def _commit_issues_page(
-    run: Run, write: cache.PageWrite, items: int, resume: ResumeState | None, cursor, validator
+    run: Run, write: cache.PageWrite, items: int, resume: ResumeState | None, cursor, chain
 ) -> None:
-    """The rest of a page's transaction: validator, resume position, audit event."""
-    if validator is not None:
-        url, response, first = validator
-        if first:  # a new chain: the validators of older windows are never asked again
-            cache.drop_other_chains(run.conn, run.repo_id, ls.PASS_LISTING, ls.since_param(url))
+    """The rest of a page's transaction: chain link, resume position, audit event."""
+    if chain is not None and chain.kept:
+        if chain.first:  # a new chain: the validators of older windows are never asked again
+            since = ls.since_param(chain.url)
+            cache.drop_other_chains(run.conn, run.repo_id, ls.PASS_LISTING, since)
+        next_url = resume and resume.next_url
+        response = chain.response
         cache.save_validator(
-            run.conn, run.repo_id, url, response.etag, response.last_modified, response.next_url
+            run.conn, run.repo_id, chain.url, response.etag, response.last_modified, next_url
         )
+    elif chain is not None and chain.previous is not None:
+        cache.end_chain(run.conn, chain.previous)  # this page is below the next window
     run.save_resume(ISSUES, resume)
     run.record_page(ISSUES, items, write.changed, write.delta, cursor)
