@@ -9,11 +9,16 @@ the worker would. Servers are real processes (`pmbot serve --no-worker` and
 bench/naive_app.py with the same thread count); load is wrk (Lua script for
 percentiles) on the same machine, rotating over the 20 repos. Prints requests/s,
 p50 and p99 per case, `serve` readiness time, and "database is locked" counts.
+Then search in-process (issue 15 item 3: p99 ≤ 25 ms for common words): each
+query of SEARCHES, a page and its count as the API asks them, on this code
+and, with `--baseline DIR`, on DIR's code (another checkout, e.g. the commit
+before the change) over the same DB in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import socket
@@ -175,7 +180,47 @@ def report(threads: int, r: dict) -> None:
         x = r[key]
         print(f"{name:<34}{x['rps']:>9.0f}{x['p50']:>9.2f}{x['p99']:>9.2f}{x['errors']:>8}")
     ratio = r["pmbot_16"]["rps"] / r["naive_16"]["rps"]
-    print(f"pmbot / naive at 16 clients: {ratio:.2f}x   'database is locked': {r['locked']}")
+    print(
+        f"pmbot / naive at 16 clients: {ratio:.2f}x  [≥ 3x]   pmbot list p99 at 1 client"
+        f" {r['pmbot_1']['p99']:.2f} ms  [≤ 5 ms unloaded]   'database is locked': {r['locked']}"
+    )
+
+
+SEARCH_SCRIPT = """
+import json, sys, time
+from pmbot.control_plane.cache import browse
+from pmbot.control_plane.db import connect
+conn, rounds, times = connect(sys.argv[1]), int(sys.argv[2]), []
+for q in sys.argv[3:]:
+    query = browse.SearchQuery(text=q)
+    browse.search(conn, query, 1)
+    for _ in range(rounds):
+        started = time.perf_counter()
+        browse.search(conn, query, 1)
+        browse.count_matches(conn, query, 1)
+        times.append((time.perf_counter() - started) * 1000)
+print(json.dumps(sorted(times)))
+"""
+
+
+def search_in_process(db_path: Path, code: Path, rounds: int = 20) -> tuple[float, float]:
+    """p50 and p99 (ms) of a search page + its count over SEARCHES, on `code`'s pmbot."""
+    done = subprocess.run(
+        [sys.executable, "-c", SEARCH_SCRIPT, str(db_path), str(rounds), *SEARCHES],
+        env={**os.environ, "PYTHONPATH": str(code)}, cwd=code,
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    times = json.loads(done.stdout)
+    return times[len(times) // 2], times[int(len(times) * 0.99)]
+
+
+def report_search(db_path: Path, baseline: str | None) -> None:
+    print("\n== search in-process, page + count, common words  [p99 ≤ 25 ms]")
+    for name, code in (("baseline " + baseline, baseline), ("this code", ROOT)):
+        if code is None:
+            continue
+        p50, p99 = search_in_process(db_path, Path(code))
+        print(f"{name:<40} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
 
 
 def main() -> None:
@@ -183,6 +228,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/pmbot-bench/data"))
     parser.add_argument("--threads", type=int, nargs="+", default=[8])
     parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--baseline", help="another checkout whose search to time too")
     parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     db_path = args.data_dir / "control_plane" / "pm_bot.sqlite3"
@@ -202,6 +248,7 @@ def main() -> None:
     try:
         for threads in args.threads:
             report(threads, bench_threads(args, db_path, Path(handle.name), threads))
+        report_search(db_path, args.baseline)
     finally:
         writer.terminate()
         writer.wait(timeout=10)

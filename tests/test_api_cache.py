@@ -136,6 +136,23 @@ def test_same_second_items_page_by_number(client, conn, repo_id):
     assert seen == [7, 6, 5, 4, 3, 2, 1]
 
 
+def test_pages_of_one_page_on_even_when_titles_look_like_the_json_between_items(
+    client, conn, repo_id
+):
+    """The list's array is built with one item too many and cut between two items."""
+    for n in range(1, 4):
+        insert_cached_item(conn, repo_id, n, title=f'x"}},{{"number":{n + 10},', updated_at=_day(n))
+    for limit in (1, 2):
+        seen, cursor = [], ""
+        while True:
+            reply = client.get(f"/api/repos/{repo_id}/issues?limit={limit}{cursor}").json()
+            seen += [(i["number"], i["title"]) for i in reply["items"]]
+            if not reply["next"]:
+                break
+            cursor = "&cursor=" + reply["next"]
+        assert seen == [(n, f'x"}},{{"number":{n + 10},') for n in (3, 2, 1)]
+
+
 def test_unknown_repo_is_404_and_empty_repo_is_empty(client, repo_id):
     assert client.get("/api/repos/999/issues").status == 404
     assert client.get(f"/api/repos/{repo_id}/prs").json() == {"items": [], "next": None}
@@ -263,6 +280,33 @@ def test_search_says_the_total_and_pages_through_every_result(client, conn, repo
 
     assert totals == {(45, False)}
     assert sorted(seen) == list(range(1, 46))
+
+
+def test_search_puts_the_best_match_first_and_pages_across_title_and_body_matches(
+    client, conn, repo_id
+):
+    """Issue 15 item 3: title matches come first, each group by bm25; a page that
+    reaches past the title matches goes on with the body matches, none twice."""
+    insert_cached_item(conn, repo_id, 1, title="Login page", body="a timeout on login")
+    insert_cached_item(conn, repo_id, 2, title="Unrelated", body="timeout " * 3)
+    insert_cached_item(conn, repo_id, 3, title="Timeout", body="")
+    insert_cached_item(conn, repo_id, 4, title="Other", body="one timeout, then " + "words " * 40)
+    insert_cached_item(conn, repo_id, 5, title="Timeout after login", body="timeout again")
+    insert_cached_item(conn, repo_id, 6, title="Nothing to see", body="no match here")
+
+    def numbers(query: str) -> list[int]:
+        return [r["number"] for r in client.get(f"/api/search?{query}").json()["items"]]
+
+    assert numbers("q=timeout") == [3, 5, 2, 1, 4]  # titles first, the shortest best
+    pages, cursor = [], ""
+    while True:
+        page = client.get(f"/api/search?q=timeout&limit=2{cursor}").json()
+        pages.append([r["number"] for r in page["items"]])
+        if not page["next"]:
+            break
+        cursor = f"&cursor={page['next']}"
+    assert pages == [[3, 5], [2, 1], [4]]
+    assert numbers("q=timeout%20login") == [5, 1]  # both words in the title first
 
 
 def test_search_past_the_count_cap_says_more_than(client, conn, repo_id, monkeypatch):

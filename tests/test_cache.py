@@ -9,6 +9,7 @@ import pytest
 
 from pmbot.control_plane import operations
 from pmbot.control_plane.cache import ISSUES, PRS, store
+from pmbot.control_plane.db import transaction
 from tests.conftest import insert_cached_item
 
 
@@ -68,8 +69,12 @@ def test_reset_drops_only_the_given_repos_rows(conn):
         insert_cached_item(conn, repo_id, 1)
         store.save_validator(conn, repo_id, f"/repositories/{repo_id}/issues?a=1", '"e"', None)
 
-    store.reset_cache(conn, [one])
+    with transaction(conn):
+        store.reset_cache(conn, [one])
+    assert store.purging(conn, one) and not store.purging(conn, two)
+    assert store.purge(conn, batch_rows=1) == 2  # the item, then its search row
 
+    assert not store.purging(conn, one)
     for table in ("github_issues", "http_cache", "cache_search"):
         rows = conn.execute(f"SELECT DISTINCT repo_id FROM {table}").fetchall()
         assert [r[0] for r in rows] == [two]

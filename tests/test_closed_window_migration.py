@@ -44,7 +44,7 @@ def test_an_0011_database_upgrades_and_its_repos_follow_the_setting(tmp_path):
         )  # fmt: skip
     assert "closed_window_days" not in _columns(conn, "repos")
 
-    assert [m.name for m in migrate(conn)] == [MIGRATION[5:-4]]
+    assert migrate(conn)[0].name == MIGRATION[5:-4]  # and any later ones
     assert "closed_window_days" in _columns(conn, "repos")
     assert "closed_since" in _columns(conn, "repo_sync_state")
     assert registry.closed_window_days(conn, repo_id) is None

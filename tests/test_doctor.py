@@ -82,6 +82,7 @@ def test_a_healthy_install_passes_every_check(installed, capsys, fake) -> None:
         "migrations",
         "audit chain",
         "repo counts",
+        "auto-vacuum",
         "artifact files",
         "git mirrors",
         "GitHub token",

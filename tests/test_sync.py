@@ -25,6 +25,7 @@ from pmbot.control_plane.github.protocol import (
 )
 from pmbot.control_plane.sync import fetch_ahead, sync
 from tests.fake_github import FakeGitHub
+from tests.test_disk import fill, killed_midway
 
 REPO = "acme/widgets"
 TOKEN = "ghp_" + "SyncTestToken0123456789" * 2
@@ -725,6 +726,23 @@ def test_repo_rename_is_followed_and_recorded(conn, fake, clock, gh, cfg, repo_i
     assert len(events_of(conn, "repo.renamed")) == 1
 
 
+def test_a_reset_killed_between_batches_is_finished_before_the_repo_syncs_again(
+    conn, db_path, fake, clock, gh, cfg, repo_id
+):
+    """The re-import's sync purges first: the new rows are never mixed with the old."""
+    add_items(fake, clock, 30)
+    run(conn, gh, repo_id, cfg)
+    fill(conn, repo_id, 100, first=1000)  # more rows than the fake has
+    killed_midway(db_path, "reset_cache", repo_id)
+    assert cache.purging(conn, repo_id) and rows_of(conn, "github_issues", repo_id) > 0
+    assert verify.verify(conn).ok and rebuild.check(conn).differences == []
+
+    run(conn, gh, repo_id, cfg)
+
+    assert not cache.purging(conn, repo_id)
+    assert_converged(conn, fake, repo_id)
+
+
 def test_reset_cache_wipes_everything_and_the_next_sync_imports_again(
     conn, fake, clock, gh, cfg, repo_id
 ):
@@ -738,6 +756,7 @@ def test_reset_cache_wipes_everything_and_the_next_sync_imports_again(
         cache.save_closed_reconciled(conn, repo_id, "2026-01-01T00:00:00Z")
         cache.reset_cache(conn, [repo_id])
         audit.record(conn, CacheReset(workspace_id=1, repo_ids=[repo_id]))
+    cache.purge(conn)
     for table in ("github_issues", "github_pull_requests", "http_cache", "sync_resume",
                   "closed_reconciled"):  # fmt: skip
         assert rows_of(conn, table, repo_id) == 0

@@ -168,6 +168,7 @@ def test_empty_state_and_add_repo_imports_with_progress(ui, server, github):
     last_sync = card.locator(".last-sync")
     expect(last_sync).not_to_have_text("never")
     assert last_sync.get_attribute("title")  # the exact local time on hover
+    expect(card.locator(".data-size")).to_have_text(re.compile(r"^\d+(\.\d)? (KB|MB)$"))
     ui.screenshot("03-repos-imported")
 
 

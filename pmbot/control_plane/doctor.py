@@ -15,7 +15,7 @@ from pathlib import Path
 from pmbot.control_plane.artifacts import store
 from pmbot.control_plane.audit.events import COUNT_KEYS
 from pmbot.control_plane.audit.verify import verify
-from pmbot.control_plane.db import connect, health
+from pmbot.control_plane.db import connect, health, space
 from pmbot.control_plane.db.migrate import MigrationError, pending_migrations
 from pmbot.control_plane.github.client import GitHubClient
 from pmbot.control_plane.github.protocol import GitHubError, RateLimit, RateLimited, Unauthorized
@@ -70,6 +70,18 @@ def check_migrations(conn: sqlite3.Connection) -> Check:
     return Check("migrations", True, "schema is up to date")
 
 
+def check_auto_vacuum(conn: sqlite3.Connection) -> Check:
+    """Incremental auto-vacuum on, so removals and resets give their space back."""
+    if space.auto_vacuum_on(conn):
+        return Check("auto-vacuum", True, "incremental: freed space goes back to the disk")
+    return Check(
+        "auto-vacuum",
+        False,
+        "auto-vacuum off: space freed by removals and resets stays in the file;"
+        " run `pmbot compact` to enable (needs twice the database's size free)",
+    )
+
+
 def check_audit_chain(conn: sqlite3.Connection) -> Check:
     result = verify(conn)
     if result.ok:
@@ -89,12 +101,17 @@ _CACHED_COUNTS = """
     SELECT repo_id, state, count(*) FROM {table}
     WHERE gone IS NULL GROUP BY repo_id, state
 """
+_PURGING = "SELECT repo_id FROM cache_purge"
 
 
 def check_counts(conn: sqlite3.Connection) -> Check:
-    """The projected counts equal a COUNT over the cached rows (gone items excluded)."""
-    projected = {row[0]: tuple(row[1:]) for row in conn.execute(_PROJECTED_COUNTS)}
-    cached = _cached_counts(conn)
+    """The projected counts equal a COUNT over the cached rows (gone items and repos
+    whose cache is being deleted excluded)."""
+    purging = {row[0] for row in conn.execute(_PURGING)}
+    projected = {
+        row[0]: tuple(row[1:]) for row in conn.execute(_PROJECTED_COUNTS) if row[0] not in purging
+    }
+    cached = {k: v for k, v in _cached_counts(conn).items() if k not in purging}
     wrong = [
         f"repo {repo_id}: projected {dict(zip(COUNT_KEYS, counts, strict=True))},"
         f" cached {dict(zip(COUNT_KEYS, cached.get(repo_id, _NONE), strict=True))}"
@@ -168,7 +185,7 @@ def database_checks(
         checks.append(check_integrity(conn, db_path))
         checks.append(check_migrations(conn))
         if checks[-1].ok:
-            checks += [check_audit_chain(conn), check_counts(conn)]
+            checks += [check_audit_chain(conn), check_counts(conn), check_auto_vacuum(conn)]
             if data_dir is not None:
                 checks.append(check_artifact_files(conn, data_dir))
                 checks.append(check_mirrors(conn, data_dir, mirrors_default))

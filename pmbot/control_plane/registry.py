@@ -16,6 +16,7 @@ from typing import Any
 
 from pmbot.control_plane import audit
 from pmbot.control_plane.audit import events as ev
+from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import transaction
 from pmbot.shared.errors import NotFoundError, ServiceError
 
@@ -176,11 +177,25 @@ def _next_repo_id(conn: sqlite3.Connection) -> int:
 
 
 def remove_repo(conn: sqlite3.Connection, repo_id: int, *, actor: str = "operator") -> Repo:
-    """Record `repo.removed` (`operations.remove_repo` first drops its cache and schedule)."""
+    """Record `repo.removed` (`operations.remove_repo` first drops its schedule and
+    queues its cache; `finish_purges` records this once the cached rows are gone)."""
     with transaction(conn):
         repo = get_repo(conn, repo_id)
         audit.record(conn, ev.RepoRemoved(repo_id=repo_id, full_name=repo.full_name, actor=actor))
     return repo
+
+
+def finish_purges(conn: sqlite3.Connection, repo_id: int | None = None) -> int:
+    """Delete the cached rows queued by resets and removals (all, or one repo's) in
+    bounded transactions (`cache.store.purge`), then record `repo.removed` for each
+    removal whose rows are gone: they reference the registry row, so it goes last.
+    Returns the rows deleted. Outside any transaction."""
+    deleted = cache.purge(conn, repo_id)
+    if cache.removal_queued(conn):
+        with transaction(conn):
+            for removed_id, actor in cache.purged_removals(conn):
+                remove_repo(conn, removed_id, actor=actor)
+    return deleted
 
 
 def request_sync(

@@ -8,6 +8,8 @@ next sync, last no-change check) and the last rate limit GitHub reported
 queries per call, whatever the length of the audit log.
 Every projected column is served: `last_seen_event_at` is the newest
 `updated_at` GitHub has shown for the repo (either stream's cursor).
+`data_bytes` is the size of the repo's cached payloads and search text, from
+the running sums the cache keeps (`cache_sizes`), not a scan of its rows.
 
 Status rules (`STATUSES`), first match wins: a live lease is `importing`
 when the repo was never synced (projected status `new`) and `syncing`
@@ -50,11 +52,12 @@ _SELECT = (
     " c.issues_open, c.issues_closed, c.prs_open, c.prs_closed,"
     " k.next_sync_at, k.last_checked_at, k.lease_owner, k.lease_expires_at,"
     " k.progress_items, k.progress_pages, k.progress_requests, k.progress_estimate,"
-    " k.progress_started_at"
+    " k.progress_started_at, z.payload_bytes + z.search_bytes AS data_bytes"
     " FROM repos AS r"
     " LEFT JOIN repo_sync_state AS s ON s.repo_id = r.repo_id"
     " LEFT JOIN repo_counts AS c ON c.repo_id = r.repo_id"
     " LEFT JOIN repo_schedule AS k ON k.repo_id = r.repo_id"
+    " LEFT JOIN cache_sizes AS z ON z.repo_id = r.repo_id"
 )
 
 
@@ -139,6 +142,7 @@ def _status(row: sqlite3.Row, shared: _Shared) -> dict[str, Any]:
         "last_error_code": row["last_error_code"],
         "next_sync_at": row["next_sync_at"],
         "counts": {key: row[key] or 0 for key in COUNT_KEYS},
+        "data_bytes": row["data_bytes"] or 0,
         **_closed_window(row, shared),
         "cursors": {kind.stream: row[kind.cursor] for kind in (ISSUES, PRS)},
         "last_seen_event_at": row["last_seen_event_at"],

@@ -104,7 +104,7 @@ export function createRepoCard(repo, onChange) {
     h("dl", { className: "repo-facts" },
       fact("Last sync", "last-sync"), fact("Next sync", "next-sync"),
       fact("Issues", "issues-counts"), fact("Pull requests", "prs-counts"),
-      fact("Git mirror", "mirror-state")),
+      fact("Data", "data-size"), fact("Git mirror", "mirror-state")),
     parts.progress, parts.error, actions, parts.message);
   return { root, parts };
 }
@@ -190,6 +190,7 @@ export function updateRepoCard(card, repo, now) {
   setAttr(nextSync, "title", repo.next_sync_at ? formatLocalTime(repo.next_sync_at) : null);
   setText(root.querySelector(".issues-counts"), countsText(repo, "issues_open", "issues_closed"));
   setText(root.querySelector(".prs-counts"), countsText(repo, "prs_open", "prs_closed"));
+  setText(root.querySelector(".data-size"), formatBytes(repo.data_bytes));
   const mirror = repo.mirror || null;
   setText(root.querySelector(".mirror-state"), mirrorText(mirror, now));
   const mirrorButton = root.querySelector(".mirror-toggle");

@@ -275,7 +275,8 @@ _PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/search": {
         "get": _op(
-            "Full-text search over cached titles and bodies, ranked, paged; with the total",
+            "Full-text search over cached titles and bodies, paged, with the total; ranked:"
+            " items with every word in the title first, then the rest, each by bm25",
             _json(_ref("SearchPage")),
             params=("SearchQ", "SearchRepoId", "State", "SearchLimit", "Cursor"),
             errors=(422,),
@@ -580,6 +581,7 @@ _SCHEMAS = {
             "full_name",
             "status",
             "counts",
+            "data_bytes",
             "closed_window_start",
             "closed_window_days",
             "closed_window_default",
@@ -599,6 +601,11 @@ _SCHEMAS = {
             "last_error": {"type": ["string", "null"]},
             "next_sync_at": _NULLABLE_TIME,
             "counts": _COUNTS,
+            "data_bytes": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "bytes of the repo's cached payloads and search text",
+            },
             "closed_window_start": {
                 "type": "string",
                 "format": "date-time",

@@ -3,21 +3,24 @@
 Lists read only the indexed columns (never `payload_json`, unless asked for
 the full payload) and page by keyset: a page ends with the sort key and
 number of its last item, and the next page starts strictly after it, so
-pages stay correct and cheap while the worker writes. The write side is
-`cache/store.py`. This room sits below the registry: an empty list or a
-missing item does not say whether the repo exists, the caller asks the
-registry (the API does, only in those cases).
+pages stay correct and cheap while the worker writes. Rows of a repo whose
+cache is queued for deletion (`cache_purge`: removed or reset, see
+`store.reset_cache`) are never shown. The write side is `cache/store.py`.
+This room sits below the registry: an empty list or a missing item does not
+say whether the repo exists, the caller asks the registry (the API does, only
+in those cases).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from pmbot.control_plane.cache.store import search_rowids
+from pmbot.control_plane.cache.store import MAX_NUMBER, SLOT_SHIFT, search_rowids
 from pmbot.shared.errors import NotFoundError, ServiceError
-from pmbot.shared.kind import PRS, Kind
+from pmbot.shared.kind import ISSUES, PRS, Kind
 
 # Sentinels around search hits: control characters that GitHub text does not
 # carry in practice; the snippet is split on them into {text, hit} segments.
@@ -33,6 +36,10 @@ class BrowseError(ServiceError):
 class ItemNotFound(BrowseError, NotFoundError):
     code = "item_not_found"
 
+
+# The repo's cache is not being deleted (a PRIMARY KEY probe of a table that is empty
+# but for the seconds a removal or reset takes).
+_NOT_PURGED = "NOT EXISTS (SELECT 1 FROM cache_purge WHERE cache_purge.repo_id = {})"
 
 _BASE_COLUMNS = (
     "state, title, user_login, labels_json, comments, created_at, updated_at, closed_at, html_url"
@@ -72,24 +79,27 @@ def list_page(
     SQLite builds the whole array in one step: Python's sqlite3 releases the GIL
     around every row it steps, and with many server threads those hand-offs,
     not the query, bounded throughput. One step per page also skips building
-    and encoding dicts in Python.
+    and encoding dicts in Python. The array holds one item more than the page
+    when there is a next page; it is cut off here rather than numbered in SQL (a
+    window function over the page cost as much as building the JSON).
     """
     page_sql, params = _list_sql(conn, repo_id, kind, query)
-    key = SORT_COLUMNS[query.sort] or kind.number
-    sql = (
-        f"SELECT json_group_array({_item_json(kind, query)}) FILTER (WHERE rn <= ?), count(*),"
-        f" max(CASE WHEN rn = ? THEN {key} END), max(CASE WHEN rn = ? THEN {kind.number} END)"
-        f" FROM (SELECT *, row_number() OVER (ORDER BY {_order(kind, key)}) AS rn"
-        f" FROM ({page_sql}))"
-    )
+    sql = f"SELECT json_group_array({_item_json(kind, query)}), count(*) FROM ({page_sql})"
     cursor = conn.cursor()
     cursor.row_factory = None
-    items, count, last_key, last_number = cursor.execute(
-        sql, [query.limit, query.limit, query.limit, *params]
-    ).fetchone()
+    items, count = cursor.execute(sql, params).fetchone()
     if count <= query.limit:
         return items, None
-    return items, (last_number,) if key == kind.number else (last_key, last_number)
+    page = items[: items.rindex(_ITEM_START)]  # "[{...},...,{...}" without the extra item
+    last = json.loads(page[page.rfind(_ITEM_START) + 1 :].lstrip("["))  # -1 + 1: one item
+    key = SORT_COLUMNS[query.sort]
+    items = page + "]"
+    return items, (last["number"],) if key is None else (last[key], last["number"])
+
+
+# How every item of a list array starts (`number` is the first field of `_item_json`). A
+# `"` inside a JSON string is escaped, so this only ever occurs between two items.
+_ITEM_START = ',{"number":'
 
 
 def _item_json(kind: Kind, query: ListQuery) -> str:
@@ -155,7 +165,8 @@ def _columns(kind: Kind, query: ListQuery) -> str:
 def _filters(
     conn: sqlite3.Connection, repo_id: int, kind: Kind, query: ListQuery, key: str, state: str
 ) -> tuple[str, list[Any]]:
-    where, values = ["repo_id = ?", "state = ?"], [repo_id, state]
+    where = ["repo_id = ?", "state = ?", _NOT_PURGED.format("?")]
+    values: list[Any] = [repo_id, state, repo_id]
     if not query.include_gone:
         where.append("gone IS NULL")
     if query.label is not None:
@@ -184,16 +195,17 @@ def open_items(conn: sqlite3.Connection, repo_id: int, kind: Kind) -> sqlite3.Cu
         # Two paths in one call: the payload is parsed once, not twice.
         " json_extract(payload_json, '$.assignees', '$.body')"
         f" FROM {kind.table} WHERE repo_id = ? AND state = 'open' AND gone IS NULL"
-        f" ORDER BY {kind.number}",
-        (repo_id,),
+        f" AND {_NOT_PURGED.format('?')} ORDER BY {kind.number}",
+        (repo_id, repo_id),
     )
 
 
 def get_item_payload(conn: sqlite3.Connection, repo_id: int, kind: Kind, number: int) -> str:
     """The raw cached JSON of one item, as GitHub sent it (gone items included)."""
     row = conn.execute(
-        f"SELECT payload_json FROM {kind.table} WHERE repo_id = ? AND {kind.number} = ?",
-        (repo_id, number),
+        f"SELECT payload_json FROM {kind.table} WHERE repo_id = ? AND {kind.number} = ?"
+        f" AND {_NOT_PURGED.format('?')}",
+        (repo_id, number, repo_id),
     ).fetchone()
     if row is None:
         raise ItemNotFound(f"no cached {kind.search_kind} #{number} in repo {repo_id}")
@@ -225,31 +237,60 @@ class SearchQuery:
 # this many and say "more than" past it.
 SEARCH_COUNT_CAP = 1000
 
+# The search row's repo, kind and number come from its rowid (`store.search_rowid`), so
+# filtering thousands of matches never reads the FTS table's stored columns.
+_NUMBER = f"((s.rowid >> 1) & {MAX_NUMBER})"
 _SEARCH_FROM = (
     " FROM cache_search AS s"
-    " JOIN repos AS r ON r.repo_id = s.repo_id AND r.workspace_id = ?"
+    f" JOIN cache_search_repos AS c ON c.slot = s.rowid >> {SLOT_SHIFT}"
+    " JOIN repos AS r ON r.repo_id = c.repo_id AND r.workspace_id = ?"
     " LEFT JOIN github_issues AS i"
-    "  ON s.kind = 'issue' AND i.repo_id = s.repo_id AND i.issue_number = s.number"
+    f"  ON s.rowid & 1 = 0 AND i.repo_id = c.repo_id AND i.issue_number = {_NUMBER}"
     " LEFT JOIN github_pull_requests AS p"
-    "  ON s.kind = 'pr' AND p.repo_id = s.repo_id AND p.pr_number = s.number"
+    f"  ON s.rowid & 1 = 1 AND p.repo_id = c.repo_id AND p.pr_number = {_NUMBER}"
 )
 
 
 def search(conn: sqlite3.Connection, query: SearchQuery, workspace_id: int) -> list[dict[str, Any]]:
-    """Cached issues and PRs whose title or body match, best first (FTS5 rank), from
-    `query.offset` on."""
-    where, params = _search_where(conn, query, workspace_id)
+    """Cached issues and PRs whose title or body match, best first, from `query.offset` on.
+
+    Best first: items with every word in the title, then the others, each group by
+    FTS5's rank (bm25). Ranking costs a few microseconds a match, so a common word's
+    thousands of body matches are ranked only when a page reaches past the title
+    matches (each group is one `ORDER BY rank LIMIT` query; the snippet is built for
+    the page's rows only)."""
+    words = fts_query(query.text)
+    in_title = f"{{title}} : ({words})"
+    rows = _ranked(conn, query, workspace_id, in_title, query.limit, query.offset)
+    if len(rows) < query.limit:
+        # Title matches end before this page does: how many there are, then the rest.
+        titled = query.offset + len(rows) if rows else _count(conn, query, workspace_id, in_title)
+        rest = f"({words}) NOT {in_title}"
+        offset = max(0, query.offset - titled)
+        rows += _ranked(conn, query, workspace_id, rest, query.limit - len(rows), offset)
+    return [_search_result(row) for row in rows]
+
+
+def _ranked(
+    conn: sqlite3.Connection,
+    query: SearchQuery,
+    workspace_id: int,
+    match: str,
+    limit: int,
+    offset: int,
+) -> list[tuple]:
+    where, params = _search_where(conn, query, workspace_id, match)
     sql = (
-        "SELECT s.repo_id, r.full_name, s.kind, s.number, coalesce(i.title, p.title),"
+        f"SELECT c.repo_id, r.full_name, CASE s.rowid & 1 WHEN 1 THEN '{PRS.search_kind}'"
+        f" ELSE '{ISSUES.search_kind}' END, {_NUMBER}, coalesce(i.title, p.title),"
         " coalesce(i.state, p.state), coalesce(i.updated_at, p.updated_at),"
         " coalesce(i.html_url, p.html_url), snippet(cache_search, -1, ?, ?, '…', ?)"
         f"{_SEARCH_FROM} WHERE {where} ORDER BY s.rank LIMIT ? OFFSET ?"
-    )
+    )  # fmt: skip
     cursor = conn.cursor()
     cursor.row_factory = None
     snippet = [_HIT_START, _HIT_END, SNIPPET_TOKENS]
-    rows = cursor.execute(sql, [*snippet, *params, query.limit, query.offset]).fetchall()
-    return [_search_result(row) for row in rows]
+    return cursor.execute(sql, [*snippet, *params, limit, offset]).fetchall()
 
 
 def count_matches(
@@ -257,24 +298,35 @@ def count_matches(
 ) -> tuple[int, bool]:
     """How many results the search has in all: `(count, False)`, or `(SEARCH_COUNT_CAP,
     True)` when there are more."""
-    cap = SEARCH_COUNT_CAP
-    where, params = _search_where(conn, query, workspace_id)
+    found = _count(conn, query, workspace_id, fts_query(query.text), SEARCH_COUNT_CAP + 1)
+    return (SEARCH_COUNT_CAP, True) if found > SEARCH_COUNT_CAP else (found, False)
+
+
+def _count(
+    conn: sqlite3.Connection,
+    query: SearchQuery,
+    workspace_id: int,
+    match: str,
+    cap: int = -1,
+) -> int:
+    """The results of an FTS5 expression, up to `cap` (-1: all)."""
+    where, params = _search_where(conn, query, workspace_id, match)
     sql = f"SELECT count(*) FROM (SELECT 1{_SEARCH_FROM} WHERE {where} LIMIT ?)"
-    found = conn.execute(sql, [*params, cap + 1]).fetchone()[0]
-    return (cap, True) if found > cap else (found, False)
+    return conn.execute(sql, [*params, cap]).fetchone()[0]  # fmt: skip
 
 
 def _search_where(
-    conn: sqlite3.Connection, query: SearchQuery, workspace_id: int
+    conn: sqlite3.Connection, query: SearchQuery, workspace_id: int, match: str
 ) -> tuple[str, list[Any]]:
-    """The search's filter, shared by the page and the count (a row whose item is not
+    """The search's filter, shared by the pages and the counts (a row whose item is not
     cached, title NULL, is no result)."""
     where = [
         "cache_search MATCH ?",
         "coalesce(i.gone, p.gone) IS NULL",
         "coalesce(i.title, p.title) IS NOT NULL",
+        _NOT_PURGED.format("c.repo_id"),
     ]
-    params: list[Any] = [workspace_id, fts_query(query.text)]
+    params: list[Any] = [workspace_id, match]
     if query.repo_id is not None:
         where.append("s.rowid BETWEEN ? AND ?")
         params += search_rowids(conn, query.repo_id)

@@ -2,9 +2,9 @@
 
 Owns `github_issues`, `github_pull_requests`, the `cache_search` full-text
 index and its per-repo `cache_search_repos` slots, the `http_cache`
-validators, the `sync_resume` rows and each repo's `cache_generation` (bumped by
+validators, the `sync_resume` rows, each repo's `cache_generation` (bumped by
 a reset: a sync that started before it must not write after it, see
-`sync/run.py`). Cached payloads
+`sync/run.py`), the `cache_purge` queue and the `cache_sizes` counters. Cached payloads
 are data, not events: callers record the audit event that says a page was
 committed, in the same transaction as these writes.
 
@@ -34,11 +34,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pmbot.control_plane.db import space, transaction
 from pmbot.shared.kind import ISSUES, PRS, Kind
 from pmbot.shared.timeutil import now_rfc3339
 
-_SLOT_SHIFT = 32
-_MAX_NUMBER = (1 << 31) - 1  # GitHub's issue numbers are 32-bit signed integers
+SLOT_SHIFT = 32
+MAX_NUMBER = (1 << 31) - 1  # GitHub's issue numbers are 32-bit signed integers
 _COLUMNS = (
     "state, title, user_login, labels_json, comments, created_at, updated_at, closed_at, html_url"
 )
@@ -57,9 +58,9 @@ class PageWrite:
 
 
 def search_rowid(slot: int, kind: Kind, number: int) -> int:
-    if not 0 <= number <= _MAX_NUMBER:
+    if not 0 <= number <= MAX_NUMBER:
         raise ValueError(f"item number {number} is outside GitHub's range")
-    return (slot << _SLOT_SHIFT) | (number << 1) | (kind is PRS)
+    return (slot << SLOT_SHIFT) | (number << 1) | (kind is PRS)
 
 
 def search_rowids(conn: sqlite3.Connection, repo_id: int) -> list[int]:
@@ -69,7 +70,7 @@ def search_rowids(conn: sqlite3.Connection, repo_id: int) -> list[int]:
     ).fetchone()
     if row is None:
         return [1, 0]
-    return [row[0] << _SLOT_SHIFT, ((row[0] + 1) << _SLOT_SHIFT) - 1]
+    return [row[0] << SLOT_SHIFT, ((row[0] + 1) << SLOT_SHIFT) - 1]
 
 
 def _search_slot(conn: sqlite3.Connection, repo_id: int) -> int:
@@ -239,6 +240,18 @@ def _replace_search_rows(
             for n, _, cols, body, _ in changed
         ],
     )
+    grown = sum(_text_bytes(cols[1], body) for _, _, cols, body, _ in changed) - sum(
+        _text_bytes(previous[n][0][1], previous[n][2]) for n, *_ in changed if n in previous
+    )
+    conn.execute(
+        "INSERT INTO cache_sizes (repo_id, search_bytes) VALUES (?, ?) ON CONFLICT (repo_id)"
+        " DO UPDATE SET search_bytes = search_bytes + excluded.search_bytes",
+        (repo_id, grown),
+    )
+
+
+def _text_bytes(title: str, body: str) -> int:
+    return len(title.encode()) + len(body.encode())
 
 
 # -- /pulls details --------------------------------------------------------------------------
@@ -455,15 +468,24 @@ def save_resume(conn: sqlite3.Connection, repo_id: int, stream: str, state: dict
     )
 
 
-# -- reset -----------------------------------------------------------------------------------
+# -- reset and purge -------------------------------------------------------------------------
+
+# Rows deleted per purge transaction: a few MB of WAL each, however large the repo.
+PURGE_BATCH_ROWS = 2000
 
 
-def reset_cache(conn: sqlite3.Connection, repo_ids: Iterable[int]) -> None:
-    """Drop every cached row, search entry, validator, resume row and closed-items
-    reconciliation time of these repos.
+def reset_cache(
+    conn: sqlite3.Connection, repo_ids: Iterable[int], *, removed_by: str | None = None
+) -> None:
+    """Fence these repos' caches off and queue their cached rows for `purge`.
 
-    Runs in the caller's transaction; the caller records `cache.reset` with it. The repo's
-    generation moves on, which fences off any sync that is running (`generation`).
+    Runs in the caller's transaction; the caller records `cache.reset` with it, or
+    passes the actor of a removal (`removed_by`), recorded once the rows are gone
+    (`purged_removals`). The repo's generation moves on, which fences off any sync
+    that is running (`generation`); its validators, resume rows, closed-items
+    reconciliation time and size go at once, and reads skip its rows from now on.
+    The rows themselves (items, PRs, search) are many: `purge` deletes them in
+    bounded transactions after this one commits.
     """
     for repo_id in repo_ids:
         conn.execute(
@@ -471,11 +493,97 @@ def reset_cache(conn: sqlite3.Connection, repo_ids: Iterable[int]) -> None:
             " ON CONFLICT (repo_id) DO UPDATE SET generation = generation + 1",
             (repo_id,),
         )
-        for table in (ISSUES.table, PRS.table, "http_cache", "sync_resume", "closed_reconciled"):
+        for table in ("http_cache", "sync_resume", "closed_reconciled", "cache_sizes"):
             conn.execute(f"DELETE FROM {table} WHERE repo_id = ?", (repo_id,))
-        rowids = search_rowids(conn, repo_id)
-        conn.execute("DELETE FROM cache_search WHERE rowid BETWEEN ? AND ?", rowids)
-        conn.execute("DELETE FROM cache_search_repos WHERE repo_id = ?", (repo_id,))
+        conn.execute(
+            "INSERT INTO cache_purge (repo_id, requested_at, removed_by) VALUES (?, ?, ?)"
+            " ON CONFLICT (repo_id) DO UPDATE SET"
+            " removed_by = coalesce(excluded.removed_by, removed_by)",
+            (repo_id, now_rfc3339(), removed_by),
+        )
+
+
+def purge(
+    conn: sqlite3.Connection, repo_id: int | None = None, batch_rows: int | None = None
+) -> int:
+    """Delete the cached rows of repos queued by `reset_cache` (all, or one), at most
+    `batch_rows` (default `PURGE_BATCH_ROWS`) rows a transaction; returns the rows deleted.
+
+    Safe to run from several processes at once and to cut short anywhere: each batch
+    checks the repo is still queued (the last one unqueues it, so a sync that starts
+    after never has its new rows taken; a removal stays queued for `purged_removals`).
+    The freed pages then go back to the file system (`db.space.give_back`). Outside
+    any transaction.
+    """
+    if repo_id is None:
+        queued = [row[0] for row in conn.execute("SELECT repo_id FROM cache_purge")]
+    else:
+        queued = [repo_id]
+    deleted = 0
+    for queued_id in queued:
+        while True:
+            with transaction(conn):
+                count = _purge_batch(conn, queued_id, batch_rows or PURGE_BATCH_ROWS)
+            if not count:
+                break
+            deleted += count
+    if deleted:
+        space.give_back(conn)
+    return deleted
+
+
+def _purge_batch(conn: sqlite3.Connection, repo_id: int, limit: int) -> int:
+    """Delete up to `limit` rows of one queued repo; 0 once none is left (unqueued)."""
+    if not purging(conn, repo_id):
+        return 0
+    for table in (ISSUES.table, PRS.table):
+        count = conn.execute(
+            f"DELETE FROM {table} WHERE rowid IN"
+            f" (SELECT rowid FROM {table} WHERE repo_id = ? LIMIT ?)",
+            (repo_id, limit),
+        ).rowcount
+        if count:
+            return count
+    count = conn.execute(
+        "DELETE FROM cache_search WHERE rowid IN"
+        " (SELECT rowid FROM cache_search WHERE rowid BETWEEN ? AND ? LIMIT ?)",
+        (*search_rowids(conn, repo_id), limit),
+    ).rowcount
+    if count:
+        return count
+    conn.execute("DELETE FROM cache_search_repos WHERE repo_id = ?", (repo_id,))
+    conn.execute("DELETE FROM cache_purge WHERE repo_id = ? AND removed_by IS NULL", (repo_id,))
+    return 0
+
+
+def removal_queued(conn: sqlite3.Connection) -> bool:
+    row = conn.execute("SELECT 1 FROM cache_purge WHERE removed_by IS NOT NULL LIMIT 1")
+    return row.fetchone() is not None
+
+
+def purged_removals(conn: sqlite3.Connection) -> list[tuple[int, str]]:
+    """(repo_id, actor) of queued removals whose cached rows are all gone, now unqueued
+    (caller's transaction, which records their `repo.removed`)."""
+    rows = conn.execute(
+        "DELETE FROM cache_purge AS q WHERE removed_by IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM github_issues AS i WHERE i.repo_id = q.repo_id)"
+        " AND NOT EXISTS (SELECT 1 FROM github_pull_requests AS p WHERE p.repo_id = q.repo_id)"
+        " AND NOT EXISTS (SELECT 1 FROM cache_search_repos AS s WHERE s.repo_id = q.repo_id)"
+        " RETURNING repo_id, removed_by"
+    ).fetchall()
+    return [(row[0], row[1]) for row in rows]
+
+
+def purging(conn: sqlite3.Connection, repo_id: int) -> bool:
+    """Whether the repo's cached rows are queued for deletion (reads skip them)."""
+    row = conn.execute("SELECT 1 FROM cache_purge WHERE repo_id = ?", (repo_id,)).fetchone()
+    return row is not None
+
+
+def data_sizes(conn: sqlite3.Connection) -> dict[int, int]:
+    """repo_id → bytes of its cached payloads and search text (repos with a cache only)."""
+    rows = conn.execute("SELECT repo_id, payload_bytes + search_bytes FROM cache_sizes")
+    return {row[0]: row[1] for row in rows}
 
 
 def generation(conn: sqlite3.Connection, repo_id: int) -> int:

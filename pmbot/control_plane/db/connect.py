@@ -4,6 +4,8 @@ Policy: one connection per thread (never shared), WAL journal, a busy
 timeout, foreign keys on, and `BEGIN IMMEDIATE` for every write transaction
 so a read that later writes never fails at once with SQLITE_BUSY. Connections
 are in autocommit mode; `transaction()` is the only way to group writes.
+A new file gets incremental auto-vacuum and every connection caps the WAL a
+checkpoint leaves (`db/space.py` says why).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from pmbot.control_plane.db import space
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -38,7 +42,12 @@ def connect(
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     if str(path) != ":memory:":
+        # Only an empty file can take auto-vacuum without a VACUUM, and only before
+        # the WAL switch writes its first page.
+        if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+            conn.execute(f"PRAGMA auto_vacuum = {space.INCREMENTAL}")
         _use_wal(conn)
+    conn.execute(f"PRAGMA journal_size_limit = {space.WAL_LIMIT_BYTES}")
     # NORMAL is durable across application crashes in WAL mode; only an OS
     # crash or power loss can lose the last transactions (never corrupt).
     conn.execute("PRAGMA synchronous = NORMAL")

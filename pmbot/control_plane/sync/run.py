@@ -27,7 +27,7 @@ from pmbot.control_plane.cache import ISSUES, PRS, Kind
 from pmbot.control_plane.cache import store as cache
 from pmbot.control_plane.db import transaction
 from pmbot.control_plane.github.protocol import GitHubError, pages_left, server_time
-from pmbot.control_plane.registry import closed_window_days, get_repo
+from pmbot.control_plane.registry import closed_window_days, finish_purges, get_repo
 from pmbot.control_plane.sync import listing as ls
 from pmbot.control_plane.sync.fetch_ahead import call_waiting, pages
 from pmbot.shared.settings import Settings
@@ -273,6 +273,7 @@ class Run:
 
 
 def start(conn, client, repo_id: int, settings: Settings, context: SyncContext | None) -> Run:
+    finish_purges(conn, repo_id)  # a reset's or removal's leftovers go before any write
     generation = cache.generation(conn, repo_id)  # before anything else is read
     full_name = get_repo(conn, repo_id).full_name
     days = closed_window_days(conn, repo_id)

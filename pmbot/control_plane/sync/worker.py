@@ -24,6 +24,8 @@ Policy (the tables and the schedule, lease and backoff rules are in
   repo's error, never a traceback. If even that record cannot be written, the
   worker logs one line, holds the repo off for its backoff in memory, and
   logs a failing cycle once until it changes, instead of a traceback a second.
+- Disk: every sync ends with a WAL checkpoint (`db.space.checkpoint`), and
+  every cycle first finishes any purge a removal or reset left half done.
 - Shutdown: `stop()` sets an event. The sync in flight stops between pages
   (each page commits atomically) or at once while waiting to retry.
 """
@@ -44,10 +46,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pmbot.control_plane.db import connect, health, transaction
+from pmbot.control_plane.db import connect, health, space, transaction
 from pmbot.control_plane.github import status
 from pmbot.control_plane.github.client import GitHubClient, GitHubError
-from pmbot.control_plane.registry import RepoNotFound
+from pmbot.control_plane.registry import RepoNotFound, finish_purges
 from pmbot.control_plane.sync import schedule
 from pmbot.control_plane.sync import sync as sync_engine
 from pmbot.control_plane.sync.mirrors import MirrorWorker
@@ -269,6 +271,8 @@ class Worker:
         """Beat, then serve "sync now" requests and due repos until none is left."""
         conn = self.conn
         self._beat(conn)
+        if finish_purges(conn):  # what a removal or reset cut short left behind
+            space.checkpoint(conn)
         now = self.clock()
         due = [r for r in schedule.due_repo_ids(conn, now) if self._held_off.get(r, now) <= now]
         handled: set[int] = set()
@@ -317,6 +321,7 @@ class Worker:
                     schedule.delete_requests(conn, repo_id, requests_upto)
                 schedule.release_lease(conn, repo_id, self.worker_id)
                 self._flush_status(conn)
+            space.checkpoint(conn)
 
     def _attempt(self, conn: sqlite3.Connection, job: _JobContext, reconcile: bool) -> SyncOutcome:
         try:
