@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -214,6 +215,7 @@ def main() -> None:
         generate(args.data_dir)
         print(f"built {db_path} in {time.perf_counter() - started:.0f} s")
     report_size(db_path)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so the finally stops the writer
     writer_log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in the finally)
     writer = subprocess.Popen(
         [sys.executable, __file__, "--writer", "--data-dir", str(args.data_dir)],

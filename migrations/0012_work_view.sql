@@ -18,23 +18,29 @@
 -- 3. Partial indexes (rows not gone) over (state, sort key, repo_id, number) for
 --    the cross-repo sorts, so a page is an index walk, not a sort of every row,
 --    and over (state, repo_id) for the counts per repo.
+--    Each side row repeats its item's state and whether it is live (not gone),
+--    so a label's or an assignee's items of one state are one index range.
 CREATE TABLE item_labels (
     repo_id  INTEGER NOT NULL,
     kind     TEXT NOT NULL CHECK (kind IN ('issue', 'pr')),
     number   INTEGER NOT NULL,
     label    TEXT NOT NULL,
+    state    TEXT NOT NULL,
+    live     INTEGER NOT NULL CHECK (live IN (0, 1)),
     PRIMARY KEY (repo_id, kind, number, label)
 ) WITHOUT ROWID;
-CREATE INDEX item_labels_label ON item_labels (label);
+CREATE INDEX item_labels_label ON item_labels (label, kind, state, live);
 
 CREATE TABLE item_assignees (
     repo_id  INTEGER NOT NULL,
     kind     TEXT NOT NULL CHECK (kind IN ('issue', 'pr')),
     number   INTEGER NOT NULL,
     login    TEXT NOT NULL,
+    state    TEXT NOT NULL,
+    live     INTEGER NOT NULL CHECK (live IN (0, 1)),
     PRIMARY KEY (repo_id, kind, number, login)
 ) WITHOUT ROWID;
-CREATE INDEX item_assignees_login ON item_assignees (login);
+CREATE INDEX item_assignees_login ON item_assignees (login, kind, state, live);
 
 CREATE TABLE item_versions (
     version  INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -51,11 +57,12 @@ BEGIN
     DELETE FROM item_labels WHERE repo_id = NEW.repo_id AND kind = 'issue' AND number = NEW.issue_number;
     DELETE FROM item_assignees WHERE repo_id = NEW.repo_id AND kind = 'issue' AND number = NEW.issue_number;
     DELETE FROM item_versions WHERE repo_id = NEW.repo_id AND kind = 'issue' AND number = NEW.issue_number;
-    INSERT INTO item_labels (repo_id, kind, number, label)
-        SELECT DISTINCT NEW.repo_id, 'issue', NEW.issue_number, value FROM json_each(NEW.labels_json)
-        WHERE type = 'text';
-    INSERT INTO item_assignees (repo_id, kind, number, login)
-        SELECT DISTINCT NEW.repo_id, 'issue', NEW.issue_number, json_extract(value, '$.login')
+    INSERT INTO item_labels (repo_id, kind, number, label, state, live)
+        SELECT DISTINCT NEW.repo_id, 'issue', NEW.issue_number, value, NEW.state, NEW.gone IS NULL
+        FROM json_each(NEW.labels_json) WHERE type = 'text';
+    INSERT INTO item_assignees (repo_id, kind, number, login, state, live)
+        SELECT DISTINCT NEW.repo_id, 'issue', NEW.issue_number, json_extract(value, '$.login'), NEW.state,
+            NEW.gone IS NULL
         FROM json_each(NEW.payload_json, '$.assignees') WHERE json_extract(value, '$.login') IS NOT NULL;
     INSERT INTO item_versions (repo_id, kind, number) VALUES (NEW.repo_id, 'issue', NEW.issue_number);
 END;
@@ -67,11 +74,12 @@ BEGIN
     DELETE FROM item_labels WHERE repo_id = OLD.repo_id AND kind = 'issue' AND number = OLD.issue_number;
     DELETE FROM item_assignees WHERE repo_id = OLD.repo_id AND kind = 'issue' AND number = OLD.issue_number;
     DELETE FROM item_versions WHERE repo_id = OLD.repo_id AND kind = 'issue' AND number = OLD.issue_number;
-    INSERT INTO item_labels (repo_id, kind, number, label)
-        SELECT DISTINCT NEW.repo_id, 'issue', NEW.issue_number, value FROM json_each(NEW.labels_json)
-        WHERE type = 'text';
-    INSERT INTO item_assignees (repo_id, kind, number, login)
-        SELECT DISTINCT NEW.repo_id, 'issue', NEW.issue_number, json_extract(value, '$.login')
+    INSERT INTO item_labels (repo_id, kind, number, label, state, live)
+        SELECT DISTINCT NEW.repo_id, 'issue', NEW.issue_number, value, NEW.state, NEW.gone IS NULL
+        FROM json_each(NEW.labels_json) WHERE type = 'text';
+    INSERT INTO item_assignees (repo_id, kind, number, login, state, live)
+        SELECT DISTINCT NEW.repo_id, 'issue', NEW.issue_number, json_extract(value, '$.login'), NEW.state,
+            NEW.gone IS NULL
         FROM json_each(NEW.payload_json, '$.assignees') WHERE json_extract(value, '$.login') IS NOT NULL;
     INSERT INTO item_versions (repo_id, kind, number) VALUES (NEW.repo_id, 'issue', NEW.issue_number);
 END;
@@ -88,11 +96,12 @@ BEGIN
     DELETE FROM item_labels WHERE repo_id = NEW.repo_id AND kind = 'pr' AND number = NEW.pr_number;
     DELETE FROM item_assignees WHERE repo_id = NEW.repo_id AND kind = 'pr' AND number = NEW.pr_number;
     DELETE FROM item_versions WHERE repo_id = NEW.repo_id AND kind = 'pr' AND number = NEW.pr_number;
-    INSERT INTO item_labels (repo_id, kind, number, label)
-        SELECT DISTINCT NEW.repo_id, 'pr', NEW.pr_number, value FROM json_each(NEW.labels_json)
-        WHERE type = 'text';
-    INSERT INTO item_assignees (repo_id, kind, number, login)
-        SELECT DISTINCT NEW.repo_id, 'pr', NEW.pr_number, json_extract(value, '$.login')
+    INSERT INTO item_labels (repo_id, kind, number, label, state, live)
+        SELECT DISTINCT NEW.repo_id, 'pr', NEW.pr_number, value, NEW.state, NEW.gone IS NULL
+        FROM json_each(NEW.labels_json) WHERE type = 'text';
+    INSERT INTO item_assignees (repo_id, kind, number, login, state, live)
+        SELECT DISTINCT NEW.repo_id, 'pr', NEW.pr_number, json_extract(value, '$.login'), NEW.state,
+            NEW.gone IS NULL
         FROM json_each(NEW.payload_json, '$.assignees') WHERE json_extract(value, '$.login') IS NOT NULL;
     INSERT INTO item_versions (repo_id, kind, number) VALUES (NEW.repo_id, 'pr', NEW.pr_number);
 END;
@@ -105,11 +114,12 @@ BEGIN
     DELETE FROM item_labels WHERE repo_id = OLD.repo_id AND kind = 'pr' AND number = OLD.pr_number;
     DELETE FROM item_assignees WHERE repo_id = OLD.repo_id AND kind = 'pr' AND number = OLD.pr_number;
     DELETE FROM item_versions WHERE repo_id = OLD.repo_id AND kind = 'pr' AND number = OLD.pr_number;
-    INSERT INTO item_labels (repo_id, kind, number, label)
-        SELECT DISTINCT NEW.repo_id, 'pr', NEW.pr_number, value FROM json_each(NEW.labels_json)
-        WHERE type = 'text';
-    INSERT INTO item_assignees (repo_id, kind, number, login)
-        SELECT DISTINCT NEW.repo_id, 'pr', NEW.pr_number, json_extract(value, '$.login')
+    INSERT INTO item_labels (repo_id, kind, number, label, state, live)
+        SELECT DISTINCT NEW.repo_id, 'pr', NEW.pr_number, value, NEW.state, NEW.gone IS NULL
+        FROM json_each(NEW.labels_json) WHERE type = 'text';
+    INSERT INTO item_assignees (repo_id, kind, number, login, state, live)
+        SELECT DISTINCT NEW.repo_id, 'pr', NEW.pr_number, json_extract(value, '$.login'), NEW.state,
+            NEW.gone IS NULL
         FROM json_each(NEW.payload_json, '$.assignees') WHERE json_extract(value, '$.login') IS NOT NULL;
     INSERT INTO item_versions (repo_id, kind, number) VALUES (NEW.repo_id, 'pr', NEW.pr_number);
 END;
@@ -122,18 +132,20 @@ BEGIN
 END;
 
 -- Backfill: the rows cached before this migration.
-INSERT INTO item_labels (repo_id, kind, number, label)
-    SELECT DISTINCT i.repo_id, 'issue', i.issue_number, j.value
+INSERT INTO item_labels (repo_id, kind, number, label, state, live)
+    SELECT DISTINCT i.repo_id, 'issue', i.issue_number, j.value, i.state, i.gone IS NULL
     FROM github_issues AS i, json_each(i.labels_json) AS j WHERE j.type = 'text';
-INSERT INTO item_labels (repo_id, kind, number, label)
-    SELECT DISTINCT p.repo_id, 'pr', p.pr_number, j.value
+INSERT INTO item_labels (repo_id, kind, number, label, state, live)
+    SELECT DISTINCT p.repo_id, 'pr', p.pr_number, j.value, p.state, p.gone IS NULL
     FROM github_pull_requests AS p, json_each(p.labels_json) AS j WHERE j.type = 'text';
-INSERT INTO item_assignees (repo_id, kind, number, login)
-    SELECT DISTINCT i.repo_id, 'issue', i.issue_number, json_extract(j.value, '$.login')
+INSERT INTO item_assignees (repo_id, kind, number, login, state, live)
+    SELECT DISTINCT i.repo_id, 'issue', i.issue_number, json_extract(j.value, '$.login'),
+        i.state, i.gone IS NULL
     FROM github_issues AS i, json_each(i.payload_json, '$.assignees') AS j
     WHERE json_extract(j.value, '$.login') IS NOT NULL;
-INSERT INTO item_assignees (repo_id, kind, number, login)
-    SELECT DISTINCT p.repo_id, 'pr', p.pr_number, json_extract(j.value, '$.login')
+INSERT INTO item_assignees (repo_id, kind, number, login, state, live)
+    SELECT DISTINCT p.repo_id, 'pr', p.pr_number, json_extract(j.value, '$.login'),
+        p.state, p.gone IS NULL
     FROM github_pull_requests AS p, json_each(p.payload_json, '$.assignees') AS j
     WHERE json_extract(j.value, '$.login') IS NOT NULL;
 INSERT INTO item_versions (repo_id, kind, number)

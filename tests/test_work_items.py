@@ -57,6 +57,13 @@ def numbers(page: work.Page) -> list[tuple[str, int]]:
     return [(i["kind"], i["number"]) for i in page.items]
 
 
+@pytest.fixture(params=["start from few matches", "walk the sort's index"])
+def plans(request, monkeypatch) -> None:
+    """Both query plans: starting from a filter with few matches, or walking the index."""
+    if request.param == "walk the sort's index":
+        monkeypatch.setattr(work, "DRIVE_BELOW", -1)
+
+
 @pytest.fixture
 def repos(conn) -> tuple[int, int]:
     return add_repo(conn, "octo/one").repo_id, add_repo(conn, "octo/two").repo_id
@@ -74,6 +81,13 @@ def test_triggers_keep_labels_and_assignees_through_insert_update_and_delete(con
         (two, "issue", 1, "ann"), (two, "issue", 1, "bob"),
     ]  # fmt: skip
     assert [r[3] for r in side_rows(conn, "item_labels", "label") if r[0] == one] == ["docs"]
+    # Each side row follows its item's state and liveness (a label's open items: one range).
+    put(conn, two, item(1, labels=["bug"], assignees=["bob"], state="closed", day=10))
+    cache.mark_gone(conn, one, [(ISSUES, 1, "deleted", None)])
+    labels = conn.execute("SELECT repo_id, label, state, live FROM item_labels ORDER BY 1")
+    assert [tuple(r) for r in labels] == [(one, "docs", "open", 0), (two, "bug", "closed", 1)]
+    assignees = conn.execute("SELECT login, state, live FROM item_assignees")
+    assert [tuple(r) for r in assignees] == [("bob", "closed", 1)]
     remove_repo(conn, two)
     assert side_rows(conn, "item_assignees", "login") == []
     assert {(r[0], r[1], r[2]) for r in side_rows(conn, "item_versions", "version")} == {
@@ -121,7 +135,9 @@ def test_the_migration_backfills_a_database_cached_before_it(tmp_path):
     conn.close()
 
 
-def test_the_text_filter_finds_an_item_at_the_search_rowid_the_write_side_gave_it(conn, repos):
+def test_the_text_filter_finds_an_item_at_the_search_rowid_the_write_side_gave_it(
+    conn, repos, plans
+):
     """items.py spells store.search_rowid's layout in SQL; this holds the two together."""
     one, two = repos
     put(conn, two, item(7, kind="pr", title="Sprocket jam"))
@@ -170,7 +186,7 @@ def mixed(conn, repos) -> tuple[int, int]:
         (work.WorkFilter(labels=("nothing",)), []),
     ],
 )
-def test_each_filter_narrows_the_view(conn, mixed, work_filter, expected):
+def test_each_filter_narrows_the_view(conn, mixed, plans, work_filter, expected):
     one, two = mixed
     page = work.list_items(conn, work_filter, WS)
     found = [(i["kind"], i["number"], 1 if i["repo_id"] == one else 2) for i in page.items]
@@ -221,7 +237,9 @@ def test_pages_follow_the_sort_in_either_direction(conn, mixed, sort, direction)
     assert paged == whole
 
 
-def test_paging_while_a_writer_updates_shows_no_item_twice_and_skips_none_unchanged(conn, repos):
+def test_paging_while_a_writer_updates_shows_no_item_twice_and_skips_none_unchanged(
+    conn, repos, plans
+):
     """Between pages a writer changes random items (new updated_at, comments, state) and adds
     new ones; every item not written during paging is seen exactly once, none twice."""
     rng = random.Random(17)

@@ -5,8 +5,10 @@ Owns the Work view's side tables (`item_labels`, `item_assignees`,
 any write (migration 0012): this module only reads them. No GitHub request,
 no JSON scanned per row: labels and assignees are looked up in their tables,
 text goes through the same full-text index and query as search
-(`browse.fts_query`), and each sort walks a partial index over the rows that
-are not gone.
+(`browse.fts_query`). A page walks its sort's partial index (rows not gone),
+testing each row, unless a filter with few matches (a label, the assignee, the
+text: at most DRIVE_BELOW) is the cheaper place to start; counts start from a
+label or the assignee, whose side rows carry the item's state.
 
 Paging policy: pages are keyset-ordered by (sort key, repo_id, number, kind),
 the order the sort asks for. A cursor holds the last item's position and the
@@ -34,6 +36,11 @@ DIRECTIONS = ("desc", "asc")
 ITEM_KINDS = ("issue", "pr")
 MAX_LABELS = 10  # labels of one filter ("all of"): each is one more index lookup per row
 MAX_REPOS = 100  # repo ids of one filter
+# A filter matching at most this many rows is where a query starts (its rows are then
+# sorted); past it, a page walks the sort's index and tests each row.
+DRIVE_BELOW = 1000
+_NUMBER_MASK = (1 << 31) - 1
+_STATE_LISTS = {"open": "'open'", "closed": "'closed'", "all": "'open', 'closed'"}
 
 
 class WorkFilterError(ServiceError):
@@ -124,7 +131,8 @@ def list_items(
     parts, params = [], []
     for kind in f.kinds():
         for state in ("open", "closed") if f.state == "all" else (f.state,):
-            sql, values = _page_part(kind, f, state, after, limit + 1)
+            drive = _page_driver(conn, kind, f, state)
+            sql, values = _page_part(kind, f, state, drive, after, limit + 1)
             parts.append(f"SELECT * FROM ({sql})")
             params += values
     order = _merged_order(f.direction)
@@ -152,9 +160,12 @@ def count_items(conn: sqlite3.Connection, f: WorkFilter, workspace_id: int) -> l
     """How many items match, per repo: `[{repo_id, full_name, count}]` by full_name."""
     parts, params = [], []
     for kind in f.kinds():
-        where, values = _where(kind, f, f.state)
-        parts.append(f"SELECT repo_id, count(*) AS n FROM {kind.table} AS t WHERE {where}"
-                     " GROUP BY repo_id")  # fmt: skip
+        drive = "label" if f.labels else "assignee" if f.assignee is not None else None
+        if drive is None and f.text is not None and _few_matches(conn, kind, f, f.state, "text"):
+            drive = "text"
+        where, values = _where(kind, f, f.state, drive)
+        parts.append(f"SELECT t.repo_id, count(*) AS n FROM {kind.table} AS t WHERE {where}"
+                     " GROUP BY t.repo_id")  # fmt: skip
         params += values
     sql = (
         "SELECT c.repo_id, r.full_name, sum(c.n)"
@@ -175,12 +186,37 @@ _SELECT = (
 _KEY = 15
 
 
+def _page_driver(conn: sqlite3.Connection, kind: Kind, f: WorkFilter, state: str) -> str | None:
+    """Which filter a page starts from: one with few matches (a label, the assignee, the
+    text), whose rows are then sorted; None: walk the sort's index, testing each row."""
+    for name, given in (("label", f.labels), ("assignee", f.assignee), ("text", f.text)):
+        if given and _few_matches(conn, kind, f, state, name):
+            return name
+    return None
+
+
+def _few_matches(
+    conn: sqlite3.Connection, kind: Kind, f: WorkFilter, state: str, name: str
+) -> bool:
+    """Whether the filter `name` alone matches at most DRIVE_BELOW rows (counted no further)."""
+    if name == "text":
+        sql, values = "SELECT 1 FROM cache_search WHERE cache_search MATCH ?", [fts_query(f.text)]
+    else:
+        table, column = ("item_labels", "label") if name == "label" else ("item_assignees", "login")
+        live, states = _live(f), _states(state)
+        sql = (f"SELECT 1 FROM {table} WHERE {column} = ? AND kind = '{kind.search_kind}'"
+               f" AND state IN ({states}){live}")  # fmt: skip
+        values = [f.labels[0] if name == "label" else f.assignee]
+    found = conn.execute(f"SELECT count(*) FROM ({sql} LIMIT ?)", [*values, DRIVE_BELOW + 1])
+    return found.fetchone()[0] <= DRIVE_BELOW
+
+
 def _page_part(
-    kind: Kind, f: WorkFilter, state: str, after: Position | None, limit: int
+    kind: Kind, f: WorkFilter, state: str, drive: str | None, after: Position | None, limit: int
 ) -> tuple[str, list[Any]]:
-    """One kind and state, walked in sort order on its index, at most `limit` rows."""
+    """One kind and state in sort order, at most `limit` rows."""
     key, number = SORTS[f.sort], kind.number
-    where, values = _where(kind, f, state)
+    where, values = _where(kind, f, state, drive)
     if after is not None:
         seek, seek_values = _seek(kind, f, after)
         where += f" AND {seek}"
@@ -212,27 +248,36 @@ def _seek(kind: Kind, f: WorkFilter, after: Position) -> tuple[str, list[Any]]:
     )
 
 
-def _where(kind: Kind, f: WorkFilter, state: str) -> tuple[str, list[Any]]:
-    """The filter's conditions on one item table (aliased `t`)."""
+def _where(kind: Kind, f: WorkFilter, state: str, drive: str | None) -> tuple[str, list[Any]]:
+    """The filter's conditions on one item table (aliased `t`).
+
+    `drive` names the filter SQLite should start from: it becomes an `IN` over that
+    filter's rows (which, for a label or the assignee, also hold the state and
+    liveness, so the item's own row is read only for what else the filter asks); the
+    others are tests of each row (an EXISTS on a primary key, a rowid in the text's hits).
+    """
     number, name = kind.number, kind.search_kind
-    where, values = ["1"], []
-    if state == "all":  # two ranges of the (state, ...) indexes, not a scan of every row
-        where.append("t.state IN ('open', 'closed')")
+    item = f"(t.repo_id, t.{number})"
+    where, values = [], []
+    if drive in ("label", "assignee"):
+        table, column = (
+            ("item_labels", "label") if drive == "label" else ("item_assignees", "login")
+        )
+        where.append(f"{item} IN (SELECT repo_id, number FROM {table} WHERE {column} = ? AND"
+                     f" kind = '{name}' AND state IN ({_states(state)}){_live(f)})")  # fmt: skip
+        values.append(f.labels[0] if drive == "label" else f.assignee)
     else:
-        where.append("t.state = ?")
-        values.append(state)
-    if not f.include_gone:
-        where.append("t.gone IS NULL")
+        where.append(f"t.state IN ({_states(state)})")
+        if not f.include_gone:
+            where.append("t.gone IS NULL")
     if f.repo_ids:
         where.append(f"t.repo_id IN ({','.join('?' * len(f.repo_ids))})")
         values += f.repo_ids
-    for label in f.labels:
-        where.append(f"(t.repo_id, t.{number}) IN (SELECT repo_id, number FROM item_labels"
-                     f" WHERE label = ? AND kind = '{name}')")  # fmt: skip
+    for label in f.labels[1:] if drive == "label" else f.labels:
+        where.append(_has("item_labels", "label", kind))
         values.append(label)
-    if f.assignee is not None:
-        where.append(f"(t.repo_id, t.{number}) IN (SELECT repo_id, number FROM item_assignees"
-                     f" WHERE login = ? AND kind = '{name}')")  # fmt: skip
+    if f.assignee is not None and drive != "assignee":
+        where.append(_has("item_assignees", "login", kind))
         values.append(f.assignee)
     if f.no_assignee:
         where.append(f"NOT EXISTS (SELECT 1 FROM item_assignees AS a WHERE a.repo_id = t.repo_id"
@@ -246,19 +291,41 @@ def _where(kind: Kind, f: WorkFilter, state: str) -> tuple[str, list[Any]]:
         where.append("t.updated_at >= ?")
         values.append(f.updated_since)
     if f.text is not None:
-        # The search's own index and query syntax (one text path for search and this view),
-        # matched on rowids only: reading each hit's stored columns cost 20x more.
-        where.append(f"{_search_rowid(kind)} IN"
-                     " (SELECT rowid FROM cache_search WHERE cache_search MATCH ?)")  # fmt: skip
+        # The search's own index and query (one text path for search and this view), read
+        # as rowids only: each hit's stored columns cost 20x more to read.
+        where.append(_text_hits(kind, drive == "text"))
         values.append(fts_query(f.text))
     return " AND ".join(where), values
 
 
-def _search_rowid(kind: Kind) -> str:
-    """The item's `cache_search` rowid in SQL: `store.search_rowid`'s layout, slot << 32 |
-    number << 1 | is_pr (tests/test_work_items.py holds the two to the same value)."""
+def _states(state: str) -> str:
+    """`state` as an IN list: `all` is two ranges of the (state, ...) indexes, not a scan."""
+    return _STATE_LISTS[state]
+
+
+def _live(f: WorkFilter) -> str:
+    return "" if f.include_gone else " AND live = 1"
+
+
+def _has(table: str, column: str, kind: Kind) -> str:
+    return (f"EXISTS (SELECT 1 FROM {table} AS x WHERE x.repo_id = t.repo_id"
+            f" AND x.kind = '{kind.search_kind}' AND x.number = t.{kind.number}"
+            f" AND x.{column} = ?)")  # fmt: skip
+
+
+def _text_hits(kind: Kind, drive: bool) -> str:
+    """The text's hits, as `store.search_rowid` lays rowids out (slot << 32 | number << 1 |
+    is_pr; tests/test_work_items.py holds the two together). Driving: the hits decoded to
+    (repo_id, number); otherwise the item's rowid, tested against the hits."""
+    is_pr = int(kind is PRS)
+    if drive:
+        return (f"(t.repo_id, t.{kind.number}) IN (SELECT r.repo_id,"
+                f" (s.rowid >> 1) & {_NUMBER_MASK} FROM cache_search AS s"
+                " JOIN cache_search_repos AS r ON r.slot = s.rowid >> 32"
+                f" WHERE cache_search MATCH ? AND s.rowid & 1 = {is_pr})")  # fmt: skip
     slot = "(SELECT slot FROM cache_search_repos WHERE repo_id = t.repo_id)"
-    return f"(({slot} << 32) | (t.{kind.number} << 1) | {int(kind is PRS)})"
+    return (f"(({slot} << 32) | (t.{kind.number} << 1) | {is_pr})"
+            " IN (SELECT rowid FROM cache_search WHERE cache_search MATCH ?)")  # fmt: skip
 
 
 def _merged_order(direction: str) -> str:
