@@ -165,9 +165,14 @@ CREATE INDEX github_pull_requests_work_created
     ON github_pull_requests (state, created_at, repo_id, pr_number) WHERE gone IS NULL;
 CREATE INDEX github_pull_requests_work_comments
     ON github_pull_requests (state, comments, repo_id, pr_number) WHERE gone IS NULL;
--- Counts per repo: an index range per state, already grouped by repo.
+-- Counts per repo: an index range per state, already grouped by repo; and an item's state
+-- by its key, so counting the text's hits reads no item row.
 CREATE INDEX github_issues_work_repo ON github_issues (state, repo_id) WHERE gone IS NULL;
 CREATE INDEX github_pull_requests_work_repo ON github_pull_requests (state, repo_id)
+    WHERE gone IS NULL;
+CREATE INDEX github_issues_work_state ON github_issues (repo_id, issue_number, state)
+    WHERE gone IS NULL;
+CREATE INDEX github_pull_requests_work_state ON github_pull_requests (repo_id, pr_number, state)
     WHERE gone IS NULL;
 
 -- Saved views of the Work page: a projection of the work_view.* audit events

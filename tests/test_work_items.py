@@ -177,6 +177,11 @@ def mixed(conn, repos) -> tuple[int, int]:
         (work.WorkFilter(labels=("bug",), no_assignee=True), [("issue", 2, 1)]),
         (work.WorkFilter(assignee="bob"), [("issue", 1, 2)]),
         (work.WorkFilter(author="bob"), [("issue", 2, 1)]),
+        (work.WorkFilter(labels=("bug",), author="bob"), [("issue", 2, 1)]),
+        (
+            work.WorkFilter(assignee="ann", state="all", text="item"),
+            [("issue", 1, 2), ("issue", 1, 1)],
+        ),
         (work.WorkFilter(draft=True), [("pr", 4, 1)]),
         (work.WorkFilter(draft=False, state="all"), [("pr", 3, 1)]),
         (work.WorkFilter(updated_since="2026-01-04T00:00:00Z"), [("issue", 1, 2), ("pr", 4, 1)]),
