@@ -166,8 +166,11 @@ def count_items(conn: sqlite3.Connection, f: WorkFilter, workspace_id: int) -> l
             drive = "text"
         source, values = _count_source(kind, f, drive)
         where, more = _where(kind, f, f.state, drive, from_side=source != kind.table)
+        # `+`: with a time range, grouping must not pick the per-repo index (a skip-scan
+        # that reads every row's `gone`) over the range of the partial updated index.
+        group = "+t.repo_id" if f.updated_since is not None else "t.repo_id"
         parts.append(f"SELECT t.repo_id, count(*) AS n FROM {source} AS t WHERE {where}"
-                     " GROUP BY t.repo_id")  # fmt: skip
+                     f" GROUP BY {group}")  # fmt: skip
         params += [*values, *more]
     sql = (
         "SELECT c.repo_id, r.full_name, sum(c.n)"
