@@ -97,8 +97,19 @@ export const getRepoStatus = (repoId) => getJson(`/api/repos/${repoId}/status`);
 /** Cached issues (`kind` "issues") or PRs ("prs"): `{items, next}`. */
 export const listItems = (repoId, kind, params) => getJson(`/api/repos/${repoId}/${kind}`, params);
 
+/** One cached item: GitHub's payload as last synced (`kind` "issues" or "prs"). */
+export const getItem = (repoId, kind, number) => getJson(`/api/repos/${repoId}/${kind}/${number}`);
+
 /** Workspace-wide full-text search: `{items}` with `{text, hit}` snippet segments. */
 export const search = (params) => getJson("/api/search", params);
+
+/** The Work view: every repo's cached items for a filter (a URLSearchParams, whose
+ * `repo_id` and `label` may repeat): `{items, next, counts, total}`. */
+export const listWorkItems = (params) => getJson(`/api/items?${params}`);
+export const listWorkViews = () => getJson("/api/work/views");
+/** Save a filter (`{param: text | [texts]}`) under a name; a taken name is a 409. */
+export const saveWorkView = (name, filter) => send("POST", "/api/work/views", { name, filter });
+export const deleteWorkView = (viewId) => send("DELETE", `/api/work/views/${encodeURIComponent(viewId)}`);
 
 /** Repos the token can see (an org's, or the token owner's when `org` is empty). */
 export const listGithubRepos = (org, params = {}) => getJson("/api/github/repos", { org, ...params });

@@ -1,5 +1,5 @@
 /**
- * Entry point: hash routing (`#/repos`, `#/repo/ID`, `#/search?q=…`, `#/runs`,
+ * Entry point: hash routing (`#/repos`, `#/repo/ID`, `#/repo/ID/issues/N`, `#/work?…`, `#/search?q=…`, `#/runs`,
  * `#/runs/new`, `#/runs/RUN_ID`, `#/audit`, `#/settings`),
  * so the server only ever serves index.html. Each page module exports
  * `render(main, params)` returning a cleanup function that stops its polls.
@@ -7,6 +7,7 @@
 import { startBanner } from "./banner.js";
 import { h } from "./dom.js";
 import * as auditPage from "./pages/audit.js";
+import * as itemPage from "./pages/item.js";
 import * as repoPage from "./pages/repo.js";
 import * as reposPage from "./pages/repos.js";
 import * as runPage from "./pages/run.js";
@@ -14,6 +15,7 @@ import * as runNewPage from "./pages/run_new.js";
 import * as runsPage from "./pages/runs.js";
 import * as searchPage from "./pages/search.js";
 import * as settingsPage from "./pages/settings.js";
+import * as workPage from "./pages/work.js";
 
 const SELECTORS = {
   main: "#main",
@@ -25,6 +27,8 @@ const SELECTORS = {
 const ROUTES = [
   { pattern: /^#\/repos$/, page: reposPage, nav: "repos" },
   { pattern: /^#\/repo\/(\d+)$/, page: repoPage, nav: "repos" },
+  { pattern: /^#\/repo\/(\d+)\/(issues|prs)\/(\d+)$/, page: itemPage, nav: "work" },
+  { pattern: /^#\/work(?:\?(.*))?$/, page: workPage, nav: "work" },
   { pattern: /^#\/search(?:\?(.*))?$/, page: searchPage, nav: "search" },
   { pattern: /^#\/runs$/, page: runsPage, nav: "runs" },
   { pattern: /^#\/runs\/new$/, page: runNewPage, nav: "runs" },

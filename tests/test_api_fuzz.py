@@ -45,9 +45,10 @@ REPO = "acme/widgets"
 MAX_EXAMPLES = 25
 SEED = 16
 # Values the document can only describe, not decide: a cursor is opaque (only one this
-# server gave out is valid) and a repo name follows GitHub's rules, so a schema-valid
-# value may still be refused with a 422 naming that field.
-SEMANTIC_FIELDS = frozenset({"cursor", "full_name"})
+# server gave out is valid), a repo name follows GitHub's rules, the Work view's `repo_id`
+# must name a tracked repo and its `updated_since` a date that exists (a pattern allows
+# 2026-02-30), so a schema-valid value may still be refused with a 422 naming that field.
+SEMANTIC_FIELDS = frozenset({"cursor", "full_name", "repo_id", "updated_since"})
 
 
 # A run body may name things that must exist: a registered repo (`execution.scopes.repo`)

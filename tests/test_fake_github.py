@@ -531,3 +531,34 @@ def test_pushed_commits_move_a_pr_in_pulls_but_not_in_issues(fake, clock):
     pulls = json.loads(get(fake, f"/repos/{REPO}/pulls?state=all&sort=updated&direction=desc")[2])
     issues = {i["number"]: i for i in json.loads(get(fake, f"/repos/{REPO}/issues")[2])}
     assert pulls[0]["updated_at"] > issues[pr]["updated_at"] == issues[issue]["updated_at"]
+
+
+def test_assignees_are_per_item_and_assignee_is_the_first(fake):
+    """GitHub's `assignees` (user objects) and `assignee` (the first, or null), in the issue
+    and /pulls views; items made without the field keep the samples' octocat."""
+    nobody = fake.add_issue(REPO, assignees=[])
+    two = fake.add_pr(REPO, assignees=["alice", "bob"])
+    plain = fake.add_issue(REPO)
+    fake.update(REPO, nobody, assignees=["carol"])
+    for path in (f"/repos/{REPO}/issues/{two}", f"/repos/{REPO}/pulls/{two}"):
+        body = json.loads(get(fake, path)[2])
+        assert [a["login"] for a in body["assignees"]] == ["alice", "bob"]
+        assert body["assignee"]["login"] == "alice"
+    assert (
+        json.loads(get(fake, f"/repos/{REPO}/issues/{nobody}")[2])["assignee"]["login"] == "carol"
+    )
+    assert [
+        a["login"] for a in json.loads(get(fake, f"/repos/{REPO}/issues/{plain}")[2])["assignees"]
+    ] == ["octocat"]
+    fake.update(REPO, plain, assignees=[])
+    body = json.loads(get(fake, f"/repos/{REPO}/issues/{plain}")[2])
+    assert body["assignees"] == [] and body["assignee"] is None
+
+
+def test_the_issue_view_of_a_pr_links_to_the_pr_page(fake):
+    """GitHub's issues endpoint gives a PR the html_url of its /pull/ page."""
+    issue, pr = fake.add_issue(REPO), fake.add_pr(REPO)
+    listed = {i["number"]: i for i in json.loads(get(fake, f"/repos/{REPO}/issues")[2])}
+    assert listed[pr]["html_url"].endswith(f"/{REPO}/pull/{pr}")
+    assert listed[pr]["html_url"] == listed[pr]["pull_request"]["html_url"]
+    assert listed[issue]["html_url"].endswith(f"/{REPO}/issues/{issue}")

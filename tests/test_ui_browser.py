@@ -357,6 +357,8 @@ def test_narrow_window_and_keyboard_navigation(ui, server):
     ui.screenshot("13-repos-narrow")
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Work"
+    page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Audit"
     page.keyboard.press("Enter")
     expect(page.locator("main h1")).to_have_text("Audit log")

@@ -63,6 +63,9 @@ class Item:
     created_at: str
     updated_at: str
     closed_at: str | None
+    # GitHub's `assignees` (logins; `assignee` is the first). The samples assign octocat,
+    # which stays the default so that items made without the field look as they always did.
+    assignees: list[str] = field(default_factory=lambda: ["octocat"])
     pr_id: int | None = None
     draft: bool | None = None
     merged_at: str | None = None

@@ -179,6 +179,8 @@ class Payloads:
             "body": dumps(item.body),
             "user": self.user_json(item.user),
             "labels": dumps([self.label(repo, name) for name in item.labels]),
+            "assignees": dumps([self.user(login) for login in item.assignees]),
+            "assignee": self.user_json(item.assignees[0]) if item.assignees else "null",
             "comments": str(item.comments),
             "created_at": dumps(item.created_at),
             "updated_at": dumps(item.updated_at),
@@ -220,17 +222,20 @@ def _slots(doc: dict, *names: str) -> None:
 def _issue_doc(*, with_pr: bool) -> dict:
     doc = _item_sample("issue")
     _slots(doc, "id", "node_id", "number", "state", "title", "body", "user", "labels")
+    _slots(doc, "assignee", "assignees")
     _slots(doc, "comments", "closed_at", "created_at", "updated_at", "closed_by", "state_reason")
     doc.update(locked=False, active_lock_reason=None)
     if not with_pr:
         del doc["pull_request"]
+    else:  # GitHub's issue view of a PR links to the PR's page, as its pull_request does
+        doc["html_url"] = doc["pull_request"]["html_url"]
     return doc
 
 
 def _pull_doc(name: str, simple_repo: dict) -> dict:
     doc = _item_sample(name)
     _slots(doc, "number", "state", "title", "user", "body", "labels", "created_at", "updated_at")
-    _slots(doc, "closed_at", "merged_at", "draft")
+    _slots(doc, "closed_at", "merged_at", "draft", "assignee", "assignees")
     doc.update(id="@@pr_id@@", node_id="@@pr_node_id@@", locked=False, active_lock_reason=None)
     for side in ("head", "base"):
         doc[side].update(label=f"@@{side}_label@@", ref=f"@@{side}_ref@@", repo=simple_repo)

@@ -28,6 +28,7 @@ ITEM_FIELDS = {
     "created_at",
     "updated_at",
     "closed_at",
+    "assignees",
     *PR_ONLY_FIELDS,
 }
 TIME_FIELDS = ("created_at", "updated_at", "closed_at", "merged_at")

@@ -21,6 +21,7 @@ from pmbot.control_plane.api import parsers as p
 from pmbot.control_plane.api.connections import ThreadConnections
 from pmbot.control_plane.api.problems import invalid_field
 from pmbot.control_plane.api.run_handlers import RUN_ROUTES, RunHandlers
+from pmbot.control_plane.api.work_handlers import WORK_ROUTES, WorkHandlers
 from pmbot.control_plane.audit.verify import verify
 from pmbot.control_plane.cache import ISSUES, PRS, Kind, browse
 from pmbot.control_plane.github import status as github_status
@@ -54,6 +55,7 @@ ROUTES = (
     ("GET", "/api/audit/head", "audit_head_get"),
     ("GET", "/api/audit/verify", "audit_verify_get"),
     *RUN_ROUTES,
+    *WORK_ROUTES,
     ("GET", "/api/openapi.json", "openapi_get"),
     ("GET", "/healthz", "healthz_get"),
     ("GET", "/", "index_get"),
@@ -61,7 +63,7 @@ ROUTES = (
 )
 
 
-class Handlers(RunHandlers):
+class Handlers(RunHandlers, WorkHandlers):
     """The API's handlers, bound to one app's settings and connections.
 
     `executor`, when given, is an Executor (Protocol of the execution plane) that

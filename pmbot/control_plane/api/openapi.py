@@ -11,8 +11,17 @@ from typing import Any
 
 from pmbot import __version__
 from pmbot.control_plane.api.parsers import MAX_ID, MAX_SEARCH_TEXT, MAX_TEXT
+from pmbot.control_plane.api.work_parsers import (
+    FILTER_PARAMS,
+    KINDS,
+    MAX_WORK_PAGE,
+    REPO_ID_PATTERN,
+    SINCE_PATTERN,
+)
 from pmbot.control_plane.approvals.decisions import DECISIONS, MAX_COMMENT_CHARS
 from pmbot.control_plane.audit.events import EVENT_TYPES
+from pmbot.control_plane.cache.items import DIRECTIONS, MAX_LABELS, MAX_REPOS, SORTS
+from pmbot.control_plane.cache.views import MAX_NAME
 from pmbot.control_plane.github.status import TOKEN_STATES
 from pmbot.control_plane.orchestration.runs import MAX_REASON_CHARS, REASON_PATTERN
 from pmbot.control_plane.orchestration.specs import MAX_GOAL_CHARS
@@ -73,6 +82,11 @@ _PAGE = {
     "required": ["items", "next"],
     "properties": {"items": {"type": "array"}, "next": {"type": ["string", "null"]}},
 }
+
+_WORK_PARAMS = (
+    "WorkRepoIds", "WorkKind", "State", "WorkLabels", "Author", "Assignee", "NoAssignee",
+    "Draft", "UpdatedSince", "Q", "IncludeGone", "WorkSort", "Direction", "WorkLimit", "Cursor",
+)  # fmt: skip
 
 _RUN_DETAIL = _json(_ref("RunDetail"))
 _RUN_PATHS: dict[str, dict[str, Any]] = {
@@ -329,6 +343,33 @@ _PATHS: dict[str, dict[str, Any]] = {
             errors=(422,),
         )
     },
+    "/api/items": {
+        "get": _op(
+            "The Work view: cached issues and PRs of every tracked repo, filtered, sorted and"
+            " keyset-paged, with the counts per repo of the filter (never calls GitHub)",
+            _json(_ref("WorkPage")),
+            params=_WORK_PARAMS,
+            errors=(422,),
+        )
+    },
+    "/api/work/views": {
+        "get": _op("Saved Work views, by name", _json(_ref("WorkViews"))),
+        "post": _op(
+            "Save a Work view filter under a name (audited); 409 if the name is taken",
+            _json(_ref("WorkView"), "Created"),
+            body="NewWorkView",
+            errors=(*_WRITE_ERRORS, 409),
+            status="201",
+        ),
+    },
+    "/api/work/views/{view_id}": {
+        "delete": _op(
+            "Delete a saved Work view (audited)",
+            _json(_ref("WorkView")),
+            params=("ViewId",),
+            errors=(403, 404),
+        )
+    },
     **_RUN_PATHS,
     "/api/openapi.json": {"get": _op("This document", _json({"type": "object"}))},
     "/healthz": {"get": _op("Liveness and DB check", _json({"type": "object"}))},
@@ -355,6 +396,7 @@ _ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 _TEXT_PATTERN = r"^[^\u0000-\u001f\u007f]*$"
 _WORDS_PATTERN = r"^[^\u0000-\u001f\u007f]*[^\u0000-\u0020\u007f][^\u0000-\u001f\u007f]*$"
 _CURSOR = {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"}
+_WORK_TEXT = {"type": "string", "maxLength": MAX_TEXT, "pattern": _TEXT_PATTERN}
 _FLAG = {"type": "integer", "enum": [0, 1]}
 _STATE = {"type": "string", "enum": ["open", "closed", "all"]}
 # The contracts' id shape (run, interrupt, artifact and pack ids).
@@ -419,6 +461,37 @@ _PARAMETERS = {
         {"type": "string", "pattern": "^[0-9]{1,19}:[0-9a-f]{64}$"},
         "SEQ:HASH recorded elsewhere",
     ),
+    "WorkRepoIds": _param(
+        "repo_id",
+        "query",
+        {"type": "array", "maxItems": MAX_REPOS, "items": _ID},
+        "repeat for several repos (any of them); each must be a tracked repo's id (else 422)",
+    ),
+    "WorkKind": _param("kind", "query", {"type": "string", "enum": list(KINDS)}, "default all"),
+    "WorkLabels": _param(
+        "label",
+        "query",
+        {"type": "array", "maxItems": MAX_LABELS, "items": _WORK_TEXT},
+        f"repeat for several: items carrying all of them (at most {MAX_LABELS}; blank: none)",
+    ),
+    "Author": _param("author", "query", _WORK_TEXT, "the GitHub login that opened the item"),
+    "Assignee": _param("assignee", "query", _WORK_TEXT, "a GitHub login among the assignees"),
+    "NoAssignee": _param("no_assignee", "query", _FLAG, "1: only items nobody is assigned"),
+    "Draft": _param("draft", "query", _FLAG, "1: draft PRs only; 0: PRs that are not drafts"),
+    "UpdatedSince": _param(
+        "updated_since",
+        "query",
+        {"type": "string", "pattern": SINCE_PATTERN},
+        "a date (UTC midnight) or a date-time with a zone; a date that does not exist is a 422",
+    ),
+    "WorkSort": _param("sort", "query", {"type": "string", "enum": list(SORTS)}, "default updated"),
+    "Direction": _param(
+        "direction", "query", {"type": "string", "enum": list(DIRECTIONS)}, "default desc"
+    ),
+    "WorkLimit": _param(
+        "limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_WORK_PAGE}
+    ),
+    "ViewId": _param("view_id", "path", _REF),
     "RunId": _param("run_id", "path", _REF),
     "InterruptId": _param("interrupt_id", "path", _REF),
     "ArtifactId": _param("artifact_id", "path", _REF),
@@ -428,6 +501,34 @@ _PARAMETERS = {
 }
 
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _text_enum(values: Any) -> dict[str, Any]:
+    return {"type": "string", "enum": list(values)}
+
+
+_WORK_REPO_ID = {"type": "string", "pattern": REPO_ID_PATTERN}
+_FLAG_TEXT = _text_enum(["0", "1"])
+# A saved view's filter: the query parameters of GET /api/items, as JSON text.
+_FILTER_VALUES = {
+    "repo_id": {
+        "anyOf": [_WORK_REPO_ID, {"type": "array", "maxItems": MAX_REPOS, "items": _WORK_REPO_ID}]
+    },
+    "kind": _text_enum(KINDS),
+    "state": _STATE,
+    "label": {
+        "anyOf": [_WORK_TEXT, {"type": "array", "maxItems": MAX_LABELS, "items": _WORK_TEXT}]
+    },
+    "author": _WORK_TEXT,
+    "assignee": _WORK_TEXT,
+    "no_assignee": _FLAG_TEXT,
+    "draft": _FLAG_TEXT,
+    "updated_since": {"type": "string", "pattern": SINCE_PATTERN},
+    "q": {"type": "string", "maxLength": MAX_SEARCH_TEXT, "pattern": _TEXT_PATTERN},
+    "include_gone": _FLAG_TEXT,
+    "sort": _text_enum(SORTS),
+    "direction": _text_enum(DIRECTIONS),
+}
 _NULLABLE_REF = {"type": ["string", "null"], "pattern": f"^{ID_PATTERN}$"}
 _GOAL = {"type": "string", "minLength": 1, "maxLength": MAX_GOAL_CHARS}
 _REASON = {
@@ -669,6 +770,106 @@ _SCHEMAS = {
                     "type": "object",
                     "properties": {"text": {"type": "string"}, "hit": {"type": "boolean"}},
                 },
+            },
+        },
+    },
+    "WorkPage": {
+        "type": "object",
+        "required": ["items", "next", "counts", "total"],
+        "properties": {
+            "items": {"type": "array", "items": _ref("WorkItem")},
+            "next": {
+                "type": ["string", "null"],
+                "description": "the next page's cursor: items written since the first page"
+                " are left out of later pages (no item twice, none unchanged skipped)",
+            },
+            "counts": {
+                "type": "array",
+                "description": "items matching the filter, per repo (repos with none left out)",
+                "items": {
+                    "type": "object",
+                    "required": ["repo_id", "full_name", "count"],
+                    "properties": {
+                        "repo_id": _ID,
+                        "full_name": {"type": "string"},
+                        "count": {"type": "integer", "minimum": 1},
+                    },
+                },
+            },
+            "total": {"type": "integer", "minimum": 0},
+        },
+    },
+    "WorkItem": {
+        "type": "object",
+        "required": [
+            "repo_id",
+            "full_name",
+            "kind",
+            "number",
+            "title",
+            "state",
+            "labels",
+            "user",
+            "assignees",
+            "comments",
+            "created_at",
+            "updated_at",
+            "html_url",
+            "draft",
+            "gone",
+        ],
+        "properties": {
+            "repo_id": _ID,
+            "full_name": {"type": "string"},
+            "kind": {"type": "string", "enum": ["issue", "pr"]},
+            "number": {"type": "integer", "minimum": 0},
+            "title": {"type": "string"},
+            "state": {"type": "string"},
+            "labels": {"type": "array", "items": {"type": "string"}},
+            "user": {"type": ["string", "null"]},
+            "assignees": {"type": "array", "items": {"type": "string"}},
+            "comments": {"type": "integer"},
+            "created_at": {"type": "string"},
+            "updated_at": {"type": "string"},
+            "closed_at": {"type": ["string", "null"]},
+            "html_url": {"type": "string"},
+            "draft": {"type": ["boolean", "null"], "description": "PRs; null for issues"},
+            "gone": {"type": ["string", "null"]},
+            "gone_reason": {"type": ["string", "null"]},
+            "moved_to": {"type": ["string", "null"]},
+        },
+    },
+    "WorkView": {
+        "type": "object",
+        "required": ["view_id", "name", "filter", "created_at"],
+        "properties": {
+            "view_id": _REF,
+            "name": {"type": "string"},
+            "filter": {"type": "object", "description": "GET /api/items parameters"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "deleted": {"type": "boolean"},
+        },
+    },
+    "WorkViews": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {"items": {"type": "array", "items": _ref("WorkView")}},
+    },
+    "NewWorkView": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_NAME,
+                "pattern": _WORDS_PATTERN,
+            },
+            "filter": {
+                "type": "object",
+                "description": "GET /api/items parameters as text (a list for repo_id, label)",
+                "additionalProperties": False,
+                "properties": {name: _FILTER_VALUES[name] for name in FILTER_PARAMS},
             },
         },
     },

@@ -382,6 +382,31 @@ class MirrorFailed(AuditEvent):
     attempt: int = 1
 
 
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class WorkViewSaved(AuditEvent):
+    """The operator saved a Work view filter under a name (`filter`: its query parameters)."""
+
+    type = "work_view.saved"
+    aggregate = "work_view"
+    id_field = "view_id"
+    view_id: str
+    name: str
+    filter: dict[str, Any]
+
+
+@event_type
+@dataclass(frozen=True, kw_only=True)
+class WorkViewDeleted(AuditEvent):
+    """The operator deleted a saved Work view."""
+
+    type = "work_view.deleted"
+    aggregate = "work_view"
+    id_field = "view_id"
+    view_id: str
+    name: str
+
+
 EVENT_TYPES = tuple(EVENT_CLASSES)
 
 

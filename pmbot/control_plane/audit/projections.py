@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from pmbot.control_plane.audit import mirror_projections, run_projections
+from pmbot.control_plane.audit import mirror_projections, run_projections, work_projections
 from pmbot.control_plane.audit.appliers import Appliers
 from pmbot.control_plane.audit.events import (
     COUNT_KEYS,
@@ -32,11 +32,17 @@ from pmbot.control_plane.audit.events import (
 )
 from pmbot.shared.kind import KINDS
 
-# The tables this module owns, in an order safe for deleting (children first),
-# then the run tables of `run_projections`; the mirror tables of `mirror_projections`
-# come first (they reference repos). Both register in the same dispatch.
+# The tables this module owns, in an order safe for deleting (children first), then the
+# run tables of `run_projections` and the saved views of `work_projections`; the mirror
+# tables of `mirror_projections` come first (they reference repos). All register in the
+# same dispatch.
 _REPO_TABLES = (*mirror_projections.PROJECTED_TABLES, "repo_counts", "repo_sync_state", "repos")
-PROJECTED_TABLES = (*_REPO_TABLES, "workspaces", *run_projections.PROJECTED_TABLES)
+PROJECTED_TABLES = (
+    *_REPO_TABLES,
+    "workspaces",
+    *run_projections.PROJECTED_TABLES,
+    *work_projections.PROJECTED_TABLES,
+)
 
 APPLIERS = Appliers()
 
@@ -175,4 +181,9 @@ def _cache_reset(conn: sqlite3.Connection, e: CacheReset) -> None:
 
 
 # One dispatch over every projection module, built once this module's own are registered.
-_APPLIERS = {**APPLIERS, **run_projections.APPLIERS, **mirror_projections.APPLIERS}
+_APPLIERS = {
+    **APPLIERS,
+    **run_projections.APPLIERS,
+    **mirror_projections.APPLIERS,
+    **work_projections.APPLIERS,
+}

@@ -1,0 +1,240 @@
+"""Work view benchmark (issue 17): `GET /api/items` filters across 20 repos, 100,000 items.
+
+    python bench/bench_items.py            # builds /tmp/pmbot-bench-items once (~2 min)
+    python bench/bench_items.py --no-http  # in-process timings only
+
+Conditions: 100,000 cached items over 20 repos (bench/gen_api_db.py's items, with
+assignees and authors varied: 40% unassigned), written through the real write side,
+so the Work view's triggers filled their side tables. A writer process commits a
+100-item page with its audit event every 0.2 s (items updated "now"), as the worker
+would, for the whole run. Measured: the service functions in-process
+(`items.list_items` for a 50-item page, `items.count_items` for the counts per repo),
+p50 and p99 over rotating parameters, for the commonest filters: open PRs; a label with
+no assignee; text with a state; updated in the last 7 days. Then the same filters over
+HTTP (`pmbot serve --no-worker`, wrk, 1 client), page and counts in one response.
+Also printed: the DB's size against the cached payload bytes, and what the Work view's
+side tables and indexes add (dbstat).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_api import SEARCHES, WRK_SCRIPT, free_port, start_pmbot, wrk  # noqa: E402
+from bench.gen_api_db import BATCH, ITEMS_PER_REPO, LABELS, REPOS, load_template, make_item  # noqa: E402
+
+TARGET_P99_MS = 20.0
+ITERATIONS = 300
+LOGINS = [f"dev{n:02d}" for n in range(12)]
+AUTHORS = [f"user{n:02d}" for n in range(30)]
+# The Work view's own tables and indexes (migration 0012).
+WORK_OBJECTS = (
+    "item_labels", "item_labels_label", "item_assignees", "item_assignees_login",
+    "item_versions", "item_versions_item", "github_issues_work_updated",
+    "github_issues_work_created", "github_issues_work_comments", "github_issues_work_repo",
+    "github_pull_requests_work_updated", "github_pull_requests_work_created",
+    "github_pull_requests_work_comments", "github_pull_requests_work_repo",
+)  # fmt: skip
+
+
+def vary(item: dict, rng: random.Random) -> dict:
+    """Give the generated item its own author and assignees (the template has octocat)."""
+    logins = [] if rng.random() < 0.4 else rng.sample(LOGINS, rng.randrange(1, 3))
+    template_user = item["user"]
+    item["user"] = {**template_user, "login": rng.choice(AUTHORS)}
+    item["assignees"] = [{**template_user, "login": login} for login in logins]
+    item["assignee"] = item["assignees"][0] if item["assignees"] else None
+    return item
+
+
+def generate(data_dir: Path) -> Path:
+    from pmbot.control_plane.cache import store as cache
+    from pmbot.control_plane.db import open_database, transaction
+    from pmbot.control_plane.operations import add_repo
+    from pmbot.control_plane.registry import ensure_default_workspace
+    from pmbot.shared.datadir import ensure_layout
+
+    ensure_layout(data_dir)
+    db_path = data_dir / "control_plane" / "pm_bot.sqlite3"
+    conn = open_database(db_path)
+    ensure_default_workspace(conn)
+    template, rng = load_template(), random.Random(7)
+    base = datetime.now(UTC) - timedelta(days=400)
+    for r in range(REPOS):
+        name = f"bench-org/repo-{r:02d}"
+        repo_id = add_repo(conn, name).repo_id
+        for start in range(1, ITEMS_PER_REPO + 1, BATCH):
+            items = [vary(make_item(template, rng, name, n, base), rng)
+                     for n in range(start, start + BATCH)]  # fmt: skip
+            with transaction(conn):
+                cache.upsert_issue_page(conn, repo_id, items)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("ANALYZE")
+    conn.close()
+    return db_path
+
+
+def run_writer(db_path: Path) -> None:
+    """The stand-in worker: a page of 100 upserts (updated now) + its audit event every 0.2 s."""
+    from pmbot.control_plane import audit
+    from pmbot.control_plane.audit import events as ev
+    from pmbot.control_plane.cache import store as cache
+    from pmbot.control_plane.db import connect, transaction
+
+    conn, template, rng = connect(db_path), load_template(), random.Random(11)
+    while True:
+        repo_id = rng.randrange(1, REPOS + 1)
+        now = datetime.now(UTC) - timedelta(days=30)  # make_item adds up to 30 days
+        items = [
+            vary(make_item(template, rng, f"bench-org/repo-{repo_id - 1:02d}", n, now), rng)
+            for n in rng.sample(range(1, ITEMS_PER_REPO + 1), 100)
+        ]
+        with transaction(conn):
+            write = cache.upsert_issue_page(conn, repo_id, items)
+            audit.record(
+                conn, ev.SyncPageCommitted(repo_id=repo_id, stream="issues", delta=write.delta)
+            )
+        time.sleep(0.2)
+
+
+def cases() -> dict[str, list[dict[str, str]]]:
+    """Each filter as rotating query parameters (what the API receives)."""
+    since = (datetime.now(UTC) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "open PRs": [{"kind": "pr"}],
+        "label + no assignee": [{"label": label, "no_assignee": "1"} for label in LABELS],
+        "text + state": [{"q": words, "state": "open"} for words in SEARCHES],
+        "updated since 7 days": [{"updated_since": since, "state": "all"}],
+    }
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def bench_in_process(db_path: Path) -> None:
+    from pmbot.control_plane.api.work_parsers import parse_work_filter, work_params
+    from pmbot.control_plane.cache import items
+    from pmbot.control_plane.db import connect
+
+    conn = connect(db_path)
+    print(f"\n== in process: {ITERATIONS} calls each, a writer committing every 0.2 s")
+    print(f"{'filter':<26}{'what':<16}{'p50 ms':>9}{'p99 ms':>9}{'target p99':>12}{'matches':>9}")
+    for name, variants in cases().items():
+        filters = [parse_work_filter(work_params("&".join(
+            f"{k}={quote(v)}" for k, v in params.items()))) for params in variants]  # fmt: skip
+        for what, call in (
+            ("page of 50", lambda f: items.list_items(conn, f, 1, 50)),
+            ("counts per repo", lambda f: items.count_items(conn, f, 1)),
+        ):
+            samples, matches = [], 0
+            for i in range(ITERATIONS):
+                work_filter = filters[i % len(filters)]
+                started = time.perf_counter()
+                result = call(work_filter)
+                samples.append((time.perf_counter() - started) * 1000)
+                if what == "counts per repo":
+                    matches = max(matches, sum(c["count"] for c in result))
+            p50, p99 = percentiles(samples)
+            target = f"<= {TARGET_P99_MS:.0f} " + ("ok" if p99 <= TARGET_P99_MS else "OVER")
+            shown = str(matches) if matches else ""
+            print(f"{name:<26}{what:<16}{p50:>9.2f}{p99:>9.2f}{target:>12}{shown:>9}")
+    conn.close()
+
+
+def bench_http(data_dir: Path, seconds: int) -> None:
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed below)
+    port = free_port()
+    server, _ready = start_pmbot(data_dir, port, 8, log)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(WRK_SCRIPT)
+    script = Path(handle.name)
+    print(f"\n== over HTTP: wrk, 1 client, {seconds} s each; page of 50 + counts per repo")
+    print(f"{'filter':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    try:
+        wrk(port, ["/api/items?kind=pr"], 2, 2, script)  # warm-up
+        for name, variants in cases().items():
+            paths = ["/api/items?limit=50&" + "&".join(f"{k}={quote(v)}" for k, v in p.items())
+                     for p in variants]  # fmt: skip
+            r = wrk(port, paths, 1, seconds, script)
+            print(f"{name:<26}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['errors']:>8}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+        script.unlink()
+
+
+def report_size(db_path: Path) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(db_path)
+    payload = sum(
+        conn.execute(f"SELECT sum(length(payload_json)) FROM {table}").fetchone()[0] or 0
+        for table in ("github_issues", "github_pull_requests")
+    )
+    marks = ",".join("?" * len(WORK_OBJECTS))
+    work = conn.execute(
+        f"SELECT sum(pgsize) FROM dbstat WHERE name IN ({marks})", WORK_OBJECTS
+    ).fetchone()[0]
+    total = conn.execute("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size")
+    size = total.fetchone()[0]
+    conn.close()
+    print(f"\n== size: DB {size / 1e6:.0f} MB = {size / payload:.2f}x the {payload / 1e6:.0f} MB"
+          f" of payloads (target <= 1.30x); the Work view's tables and indexes:"
+          f" {work / 1e6:.1f} MB = {work / payload:.3f}x")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/pmbot-bench-items/data"))
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    db_path = args.data_dir / "control_plane" / "pm_bot.sqlite3"
+    if args.writer:
+        run_writer(db_path)
+        return
+    if not db_path.exists():
+        started = time.perf_counter()
+        generate(args.data_dir)
+        print(f"built {db_path} in {time.perf_counter() - started:.0f} s")
+    report_size(db_path)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so the finally stops the writer
+    writer_log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in the finally)
+    writer = subprocess.Popen(
+        [sys.executable, __file__, "--writer", "--data-dir", str(args.data_dir)],
+        cwd=ROOT, stderr=writer_log,
+    )  # fmt: skip
+    try:
+        time.sleep(1)
+        bench_in_process(db_path)
+        if not args.no_http:
+            bench_http(args.data_dir, args.seconds)
+    finally:
+        writer.terminate()
+        writer.wait(timeout=10)
+        writer_log.seek(0)
+        errors = writer_log.read().strip()
+        writer_log.close()
+    if errors:
+        print(f"writer errors:\n{errors[-2000:]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,279 @@
+"""cache/items.py and migration 0014: the Work view's side tables, filters and keyset paging.
+
+Rows go in through the real write side (`cache.store`), or by plain SQL where a test
+proves the triggers hold under another write path.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+
+import pytest
+
+from pmbot.control_plane.cache import items as work
+from pmbot.control_plane.cache import store as cache
+from pmbot.control_plane.db import connect, migrate, transaction
+from pmbot.control_plane.operations import add_repo, remove_repo
+from pmbot.control_plane.registry import DEFAULT_WORKSPACE_ID, ensure_default_workspace
+from pmbot.shared.kind import ISSUES, PRS
+from pmbot.shared.resources import migrations_dir
+
+WS = DEFAULT_WORKSPACE_ID
+
+
+def item(number: int, *, kind: str = "issue", **fields) -> dict:
+    """A GitHub-shaped item of the issues listing (`assignees` as logins)."""
+    day = fields.pop("day", number)
+    assignees = fields.pop("assignees", ())
+    value = {
+        "number": number, "title": f"Item {number}", "body": "", "state": "open",
+        "labels": [], "user": {"login": "octocat"}, "comments": 0,
+        "created_at": f"2026-01-01T00:{number % 60:02d}:00Z",
+        "updated_at": f"2026-01-{day:02d}T00:00:00Z", "closed_at": None,
+        "html_url": f"https://github.com/o/r/issues/{number}",
+        "assignees": [{"login": login, "id": 1} for login in assignees],
+    }  # fmt: skip
+    value.update(fields)
+    value["labels"] = [{"name": n} for n in value["labels"]]
+    if kind == "pr":
+        value["pull_request"] = {"url": value["html_url"]}
+    return value
+
+
+def put(conn, repo_id: int, *items: dict) -> None:
+    with transaction(conn):
+        cache.upsert_issue_page(conn, repo_id, list(items))
+
+
+def side_rows(conn, table: str, column: str) -> list[tuple]:
+    return conn.execute(
+        f"SELECT repo_id, kind, number, {column} FROM {table} ORDER BY 1, 2, 3, 4"
+    ).fetchall()
+
+
+def numbers(page: work.Page) -> list[tuple[str, int]]:
+    return [(i["kind"], i["number"]) for i in page.items]
+
+
+@pytest.fixture(params=["start from few matches", "walk the sort's index"])
+def plans(request, monkeypatch) -> None:
+    """Both query plans: starting from a filter with few matches, or walking the index."""
+    if request.param == "walk the sort's index":
+        monkeypatch.setattr(work, "DRIVE_BELOW", -1)
+
+
+@pytest.fixture
+def repos(conn) -> tuple[int, int]:
+    return add_repo(conn, "octo/one").repo_id, add_repo(conn, "octo/two").repo_id
+
+
+def test_triggers_keep_labels_and_assignees_through_insert_update_and_delete(conn, repos):
+    one, two = repos
+    put(conn, one, item(1, labels=["bug", "p1"], assignees=["ann"]), item(2, kind="pr"))
+    put(conn, two, item(1, labels=["bug"], assignees=["bob", "ann"]))
+    assert [tuple(r) for r in side_rows(conn, "item_labels", "label")] == [
+        (one, "issue", 1, "bug"), (one, "issue", 1, "p1"), (two, "issue", 1, "bug"),
+    ]  # fmt: skip
+    put(conn, one, item(1, labels=["docs"], assignees=[], day=9))
+    assert [tuple(r) for r in side_rows(conn, "item_assignees", "login")] == [
+        (two, "issue", 1, "ann"), (two, "issue", 1, "bob"),
+    ]  # fmt: skip
+    assert [r[3] for r in side_rows(conn, "item_labels", "label") if r[0] == one] == ["docs"]
+    # Each side row follows its item's state and liveness (a label's open items: one range).
+    put(conn, two, item(1, labels=["bug"], assignees=["bob"], state="closed", day=10))
+    cache.mark_gone(conn, one, [(ISSUES, 1, "deleted", None)])
+    labels = conn.execute("SELECT repo_id, label, state, live FROM item_labels ORDER BY 1")
+    assert [tuple(r) for r in labels] == [(one, "docs", "open", 0), (two, "bug", "closed", 1)]
+    assignees = conn.execute("SELECT login, state, live FROM item_assignees")
+    assert [tuple(r) for r in assignees] == [("bob", "closed", 1)]
+    remove_repo(conn, two)
+    assert side_rows(conn, "item_assignees", "login") == []
+    assert {(r[0], r[1], r[2]) for r in side_rows(conn, "item_versions", "version")} == {
+        (one, "issue", 1), (one, "pr", 2),
+    }  # fmt: skip
+
+
+def test_triggers_hold_under_insert_or_replace_and_a_pulls_payload(conn, repos):
+    """Another write path (INSERT OR REPLACE fires no DELETE trigger) and a /pulls payload."""
+    one, _ = repos
+    put(conn, one, item(3, kind="pr", labels=["bug"], assignees=["ann"]))
+    pull = {**item(3, kind="pr", assignees=["cy"]), "draft": True, "head": {}, "base": {}}
+    cache.apply_pull_details(conn, one, [{**pull, "updated_at": "2026-02-01T00:00:00Z"}])
+    assert [r[3] for r in side_rows(conn, "item_assignees", "login")] == ["cy"]
+    row = conn.execute("SELECT * FROM github_pull_requests WHERE pr_number = 3").fetchone()
+    values = {**dict(row), "labels_json": '["p2"]', "payload_json": json.dumps({"assignees": []})}
+    marks = ", ".join("?" * len(values))
+    conn.execute(
+        f"INSERT OR REPLACE INTO github_pull_requests ({', '.join(values)}) VALUES ({marks})",
+        list(values.values()),
+    )
+    assert side_rows(conn, "item_assignees", "login") == []
+    assert [tuple(r) for r in side_rows(conn, "item_labels", "label")] == [(one, "pr", 3, "p2")]
+
+
+def test_the_migration_backfills_a_database_cached_before_it(tmp_path):
+    older = tmp_path / "older"
+    older.mkdir()
+    for path in sorted(migrations_dir().glob("*.sql")):
+        if path.name < "0014":
+            shutil.copy(path, older / path.name)
+    conn = connect(tmp_path / "pm.sqlite3")
+    migrate(conn, older)
+    ensure_default_workspace(conn)
+    repo_id = add_repo(conn, "octo/old").repo_id
+    put(conn, repo_id, item(1, labels=["bug"], assignees=["ann"]), item(2, kind="pr"))
+    migrate(conn)
+    assert [tuple(r) for r in side_rows(conn, "item_labels", "label")] == [
+        (repo_id, "issue", 1, "bug")
+    ]
+    assert [tuple(r) for r in side_rows(conn, "item_assignees", "login")] == [
+        (repo_id, "issue", 1, "ann")
+    ]
+    assert len(side_rows(conn, "item_versions", "version")) == 2
+    conn.close()
+
+
+def test_the_text_filter_finds_an_item_at_the_search_rowid_the_write_side_gave_it(
+    conn, repos, plans
+):
+    """items.py spells store.search_rowid's layout in SQL; this holds the two together."""
+    one, two = repos
+    put(conn, two, item(7, kind="pr", title="Sprocket jam"))
+    put(conn, one, item(7, title="Sprocket jam too"))
+    slot = conn.execute("SELECT slot FROM cache_search_repos WHERE repo_id = ?", (two,))
+    rowid = cache.search_rowid(slot.fetchone()[0], PRS, 7)
+    assert conn.execute("SELECT title FROM cache_search WHERE rowid = ?", (rowid,)).fetchone()[0]
+    page = work.list_items(conn, work.WorkFilter(text="sprocket"), WS)
+    assert [(i["repo_id"], i["kind"]) for i in page.items] == [(two, "pr"), (one, "issue")]
+    assert (
+        work.list_items(conn, work.WorkFilter(text="jam", kind="issue"), WS).items[0]["repo_id"]
+        == one
+    )
+
+
+@pytest.fixture
+def mixed(conn, repos) -> tuple[int, int]:
+    one, two = repos
+    put(conn, one,
+        item(1, labels=["bug"], assignees=["ann"], comments=5),
+        item(2, labels=["bug", "p1"], comments=1, user={"login": "bob"}),
+        item(3, kind="pr", labels=["bug"], state="closed", closed_at="2026-01-03T00:00:00Z"),
+        item(4, kind="pr", title="Draft widget", body="the sprocket"),
+        item(5, title="Gone one"))  # fmt: skip
+    put(conn, two, item(1, labels=["p1"], assignees=["ann", "bob"], comments=9, day=20))
+    cache.apply_pull_details(conn, one, [{**item(4, kind="pr"), "draft": True}])
+    cache.mark_gone(conn, one, [(ISSUES, 5, "deleted", None)])
+    return repos
+
+
+@pytest.mark.parametrize(
+    ("work_filter", "expected"),
+    [
+        (work.WorkFilter(), [("issue", 1, 2), ("pr", 4, 1), ("issue", 2, 1), ("issue", 1, 1)]),
+        (work.WorkFilter(kind="pr", state="all"), [("pr", 4, 1), ("pr", 3, 1)]),
+        (work.WorkFilter(labels=("bug", "p1")), [("issue", 2, 1)]),
+        (work.WorkFilter(labels=("bug",), no_assignee=True), [("issue", 2, 1)]),
+        (work.WorkFilter(assignee="bob"), [("issue", 1, 2)]),
+        (work.WorkFilter(author="bob"), [("issue", 2, 1)]),
+        (work.WorkFilter(labels=("bug",), author="bob"), [("issue", 2, 1)]),
+        (
+            work.WorkFilter(assignee="ann", state="all", text="item"),
+            [("issue", 1, 2), ("issue", 1, 1)],
+        ),
+        (work.WorkFilter(draft=True), [("pr", 4, 1)]),
+        (work.WorkFilter(draft=False, state="all"), [("pr", 3, 1)]),
+        (work.WorkFilter(updated_since="2026-01-04T00:00:00Z"), [("issue", 1, 2), ("pr", 4, 1)]),
+        (work.WorkFilter(text="sprocket"), [("pr", 4, 1)]),
+        (work.WorkFilter(state="closed"), [("pr", 3, 1)]),
+        (work.WorkFilter(include_gone=True, kind="issue", labels=()), None),
+        (work.WorkFilter(labels=("nothing",)), []),
+    ],
+)
+def test_each_filter_narrows_the_view(conn, mixed, plans, work_filter, expected):
+    one, two = mixed
+    page = work.list_items(conn, work_filter, WS)
+    found = [(i["kind"], i["number"], 1 if i["repo_id"] == one else 2) for i in page.items]
+    if expected is None:  # include_gone: the gone issue comes back, with its reason
+        assert ("issue", 5, 1) in found
+        gone = next(i for i in page.items if i["number"] == 5)
+        assert gone["gone"] == "deleted" and gone["gone_reason"].startswith("deleted")
+        return
+    assert found == expected
+    counts = {c["repo_id"]: c["count"] for c in work.count_items(conn, work_filter, WS)}
+    assert counts == {
+        repo: n
+        for repo, n in (
+            (one, sum(r == 1 for *_, r in found)),
+            (two, sum(r == 2 for *_, r in found)),
+        )
+        if n
+    }
+
+
+def test_a_row_shows_what_the_work_page_needs(conn, mixed):
+    _, two = mixed
+    first = work.list_items(conn, work.WorkFilter(), WS).items[0]
+    assert first == {
+        "repo_id": two, "full_name": "octo/two", "kind": "issue", "number": 1,
+        "title": "Item 1", "state": "open", "labels": ["p1"], "user": "octocat",
+        "assignees": ["ann", "bob"], "comments": 9, "created_at": "2026-01-01T00:01:00Z",
+        "updated_at": "2026-01-20T00:00:00Z", "closed_at": None,
+        "html_url": "https://github.com/o/r/issues/1", "draft": None, "gone": None,
+        "gone_reason": None, "moved_to": None,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("sort", ["updated", "created", "comments"])
+@pytest.mark.parametrize("direction", ["desc", "asc"])
+def test_pages_follow_the_sort_in_either_direction(conn, mixed, sort, direction):
+    f = work.WorkFilter(state="all", sort=sort, direction=direction, include_gone=True)
+    whole = work.list_items(conn, f, WS, limit=50).items
+    keys = [(i[work.SORTS[sort]], i["repo_id"], i["number"], i["kind"]) for i in whole]
+    assert keys == sorted(keys, reverse=direction == "desc") and len(keys) == 6
+    paged, after = [], None
+    while True:
+        page = work.list_items(conn, f, WS, limit=2, after=after)
+        paged += page.items
+        if page.next is None:
+            break
+        after = page.next
+    assert paged == whole
+
+
+def test_paging_while_a_writer_updates_shows_no_item_twice_and_skips_none_unchanged(
+    conn, repos, plans
+):
+    """Between pages a writer changes random items (new updated_at, comments, state) and adds
+    new ones; every item not written during paging is seen exactly once, none twice."""
+    rng = random.Random(17)
+    for repo in repos:
+        put(conn, repo, *(item(n, comments=rng.randrange(9), day=rng.randrange(1, 28))
+                          for n in range(1, 41)))  # fmt: skip
+    for sort in ("updated", "comments"):
+        for direction in ("desc", "asc"):
+            f = work.WorkFilter(state="all", sort=sort, direction=direction)
+            touched: set[tuple[int, int]] = set()
+            seen: list[tuple[int, int]] = []
+            before = {(i["repo_id"], i["number"]) for i in work.list_items(conn, f, WS, 500).items}
+            page = work.list_items(conn, f, WS, limit=7)
+            while True:
+                seen += [(i["repo_id"], i["number"]) for i in page.items]
+                if page.next is None:
+                    break
+                for _ in range(4):
+                    repo, n = rng.choice(repos), rng.randrange(1, 45)
+                    state = rng.choice(["open", "closed"])
+                    put(conn, repo, item(n, comments=rng.randrange(9), day=28, state=state))
+                    touched.add((repo, n))
+                page = work.list_items(conn, f, WS, limit=7, after=page.next)
+            assert len(seen) == len(set(seen)), (sort, direction)
+            assert before - touched <= set(seen), (sort, direction)
+
+
+def test_only_tracked_repos_are_accepted(conn, repos):
+    with pytest.raises(work.WorkFilterError) as raised:
+        work.check_repos(conn, work.WorkFilter(repo_ids=(repos[0], 999)), WS)
+    assert raised.value.problem_fields() == {"field": "repo_id"}
+    assert "999" in str(raised.value)
