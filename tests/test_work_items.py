@@ -103,7 +103,7 @@ def test_triggers_hold_under_insert_or_replace_and_a_pulls_payload(conn, repos):
     cache.apply_pull_details(conn, one, [{**pull, "updated_at": "2026-02-01T00:00:00Z"}])
     assert [r[3] for r in side_rows(conn, "item_assignees", "login")] == ["cy"]
     row = conn.execute("SELECT * FROM github_pull_requests WHERE pr_number = 3").fetchone()
-    values = {**dict(row), "labels_json": '["p2"]', "payload_json": json.dumps({"assignees": []})}
+    values = {**dict(row), "labels_json": '["p2"]', "assignees_json": "[]"}
     marks = ", ".join("?" * len(values))
     conn.execute(
         f"INSERT OR REPLACE INTO github_pull_requests ({', '.join(values)}) VALUES ({marks})",
@@ -123,7 +123,16 @@ def test_the_migration_backfills_a_database_cached_before_it(tmp_path):
     migrate(conn, older)
     ensure_default_workspace(conn)
     repo_id = add_repo(conn, "octo/old").repo_id
-    put(conn, repo_id, item(1, labels=["bug"], assignees=["ann"]), item(2, kind="pr"))
+    # Rows as the code before the migration wrote them: assignees only in the payload.
+    for table, column, number, labels, value in (
+        ("github_issues", "issue_number", 1, '["bug"]', item(1, assignees=["ann"])),
+        ("github_pull_requests", "pr_number", 2, "[]", item(2, kind="pr")),
+    ):
+        conn.execute(
+            f"INSERT INTO {table} (repo_id, {column}, state, title, labels_json, created_at,"
+            " updated_at, html_url, payload_json) VALUES (?, ?, 'open', 't', ?, ?, ?, 'u', ?)",
+            (repo_id, number, labels, value["created_at"], value["updated_at"], json.dumps(value)),
+        )
     migrate(conn)
     assert [tuple(r) for r in side_rows(conn, "item_labels", "label")] == [
         (repo_id, "issue", 1, "bug")

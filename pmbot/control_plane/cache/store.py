@@ -41,8 +41,10 @@ from pmbot.shared.timeutil import now_rfc3339
 SLOT_SHIFT = 32
 MAX_NUMBER = (1 << 31) - 1  # GitHub's issue numbers are 32-bit signed integers
 _COLUMNS = (
-    "state, title, user_login, labels_json, comments, created_at, updated_at, closed_at, html_url"
+    "state, title, user_login, labels_json, assignees_json, comments, created_at, updated_at,"
+    " closed_at, html_url"
 )
+_COLUMN_COUNT = len(_COLUMNS.split(", "))
 
 
 @dataclass
@@ -159,12 +161,18 @@ def _list_columns(item: dict) -> tuple:
         item["title"],
         (item.get("user") or {}).get("login"),
         dumps(labels) if labels else "[]",  # most items have none; a dumps costs ~20 µs
+        _assignees_json(item),
         item.get("comments") or 0,
         item["created_at"],
         item["updated_at"],
         item.get("closed_at"),
         item["html_url"],
     )
+
+
+def _assignees_json(item: dict) -> str:
+    logins = [a["login"] for a in item.get("assignees") or () if a and a.get("login")]
+    return dumps(logins) if logins else "[]"
 
 
 def _previous_rows(
@@ -180,7 +188,8 @@ def _previous_rows(
     if not rows:
         return {}
     bodies = _search_bodies(conn, repo_id, kind, [r[0] for r in rows])
-    return {r[0]: (tuple(r[1:10]), r[10], bodies.get(r[0], "")) for r in rows}
+    last = _COLUMN_COUNT + 1
+    return {r[0]: (tuple(r[1:last]), r[last], bodies.get(r[0], "")) for r in rows}
 
 
 def _search_bodies(
@@ -199,7 +208,7 @@ def _write_rows(conn: sqlite3.Connection, repo_id: int, kind: Kind, changed: lis
     if kind is ISSUES:
         conn.executemany(
             f"INSERT INTO github_issues (repo_id, issue_number, {_COLUMNS}, payload_json)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (repo_id, issue_number) DO UPDATE SET"
             f" {_assign(_COLUMNS)}, gone = NULL, moved_to = NULL,"
             " payload_json = excluded.payload_json",
@@ -209,7 +218,7 @@ def _write_rows(conn: sqlite3.Connection, repo_id: int, kind: Kind, changed: lis
     # The issue view of a PR may carry draft and merged_at; /pulls fills the rest later.
     conn.executemany(
         f"INSERT INTO github_pull_requests (repo_id, pr_number, {_COLUMNS}, draft, merged_at,"
-        " payload_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " payload_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (repo_id, pr_number) DO UPDATE SET"
         f" {_assign(_COLUMNS)}, gone = NULL, moved_to = NULL,"
         " draft = coalesce(excluded.draft, draft), merged_at = coalesce(excluded.merged_at,"
@@ -287,7 +296,8 @@ def apply_pull_details(
             rows.append(_details_row(repo_id, pull, payload, as_of))
     conn.executemany(
         "UPDATE github_pull_requests SET draft = ?, merged_at = ?, head_ref = ?, base_ref = ?,"
-        " payload_json = ?, details_updated_at = ? WHERE repo_id = ? AND pr_number = ?",
+        " assignees_json = ?, payload_json = ?, details_updated_at = ?"
+        " WHERE repo_id = ? AND pr_number = ?",
         rows,
     )
     return len(rows)
@@ -300,6 +310,7 @@ def _details_row(repo_id: int, pull: dict, text: str, as_of: str) -> tuple:
         pull.get("merged_at"),
         (pull.get("head") or {}).get("ref"),
         (pull.get("base") or {}).get("ref"),
+        _assignees_json(pull),
         text,
         as_of,
         repo_id,
