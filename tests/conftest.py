@@ -23,6 +23,7 @@ import http.client
 import io
 import json
 import logging
+import shutil
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,9 +33,10 @@ from typing import Any
 
 import pytest
 
-from pmbot.control_plane.db import open_database
+from pmbot.control_plane.db import connect, migrate, open_database
 from pmbot.control_plane.registry import ensure_default_workspace
 from pmbot.shared.datadir import ensure_layout
+from pmbot.shared.resources import migrations_dir
 from pmbot.shared.settings import Settings
 from tests.fake_github import FakeGitHub
 from tests.fake_github.clock import T0, ManualClock
@@ -319,3 +321,20 @@ def insert_cached_item(
         kind_spec = ISSUES if kind == "issue" else PRS
         cache.mark_gone(conn, repo_id, [(kind_spec, number, gone, None)])
     return item
+
+
+def migrations_before(tmp_path: Path, prefix: str, name: str = "older") -> Path:
+    """A folder with the shipped migration files numbered below `prefix` (e.g. "0013")."""
+    folder = tmp_path / name
+    folder.mkdir()
+    for path in sorted(migrations_dir().glob("*.sql")):
+        if path.name < prefix:
+            shutil.copy(path, folder / path.name)
+    return folder
+
+
+def database_before(tmp_path: Path, prefix: str):
+    """A database file migrated up to, not including, migration `prefix`: an upgrade's start."""
+    conn = connect(tmp_path / "pm.sqlite3")
+    migrate(conn, migrations_before(tmp_path, prefix))
+    return conn

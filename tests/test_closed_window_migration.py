@@ -3,27 +3,18 @@ and its covered start, with its repos following the setting and the log still re
 
 from __future__ import annotations
 
-import shutil
-
 from pmbot.control_plane import audit, operations, registry, repo_status
 from pmbot.control_plane.audit import events as ev
 from pmbot.control_plane.audit import rebuild
-from pmbot.control_plane.db import connect, migrate, transaction
+from pmbot.control_plane.db import migrate, transaction
 from pmbot.control_plane.registry import ensure_default_workspace
-from pmbot.shared.resources import migrations_dir
+from tests.conftest import database_before
 
 MIGRATION = "0012_closed_window.sql"
 
 
 def _database_at_0011(tmp_path):
-    older = tmp_path / "older"
-    older.mkdir()
-    for path in sorted(migrations_dir().glob("*.sql")):
-        if path.name < MIGRATION[:4]:
-            shutil.copy(path, older / path.name)
-    conn = connect(tmp_path / "pm.sqlite3")
-    migrate(conn, older)
-    return conn
+    return database_before(tmp_path, MIGRATION[:4])
 
 
 def _columns(conn, table: str) -> list[str]:

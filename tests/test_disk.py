@@ -20,8 +20,7 @@ from pmbot.control_plane.cache import ISSUES, PRS, browse, store
 from pmbot.control_plane.db import connect, migrate, open_database, space, transaction
 from pmbot.control_plane.registry import ensure_default_workspace
 from pmbot.control_plane.sync.worker import Worker
-from pmbot.shared.resources import migrations_dir
-from tests.conftest import insert_cached_item
+from tests.conftest import database_before, insert_cached_item
 
 ROOT = Path(__file__).resolve().parent.parent
 BODY = "lorem ipsum dolor sit amet " * 400  # ~10 KB: every row spills to overflow pages
@@ -205,13 +204,7 @@ def test_data_size_is_kept_per_write_and_served_in_the_status(conn):
 
 
 def test_the_migration_sizes_what_an_existing_database_holds(tmp_path):
-    older = tmp_path / "older"
-    older.mkdir()
-    for path in sorted(migrations_dir().glob("*.sql")):
-        if path.name < "0013":
-            (older / path.name).write_text(path.read_text())
-    conn = connect(tmp_path / "pm.sqlite3")
-    migrate(conn, older)
+    conn = database_before(tmp_path, "0013")
     ensure_default_workspace(conn)
     repo_id = registry.add_repo(conn, "acme/old").repo_id
     for number in (1, 2):

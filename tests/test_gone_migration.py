@@ -3,35 +3,21 @@ gone = 'not_visible', keeping every row (rowids included), index and count."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from pmbot.control_plane.audit import rebuild
 from pmbot.control_plane.cache import ISSUES, PRS
 from pmbot.control_plane.cache import store as cache
-from pmbot.control_plane.db import connect, migrate, transaction
+from pmbot.control_plane.db import migrate, transaction
 from pmbot.control_plane.registry import add_repo, ensure_default_workspace
-from pmbot.shared.resources import migrations_dir
+from tests.conftest import database_before, migrations_before
 
 MIGRATION = "0010_gone_not_visible.sql"
 TABLES = ("github_issues", "github_pull_requests")
 
 
-def _migrations_before(tmp_path, name: str, last: str):
-    """A folder with the migration files up to `last` (a 4-digit prefix, excluded)."""
-    folder = tmp_path / name
-    folder.mkdir()
-    for path in sorted(migrations_dir().glob("*.sql")):
-        if path.name < last:
-            shutil.copy(path, folder / path.name)
-    return folder
-
-
 def _old_database(tmp_path):
-    conn = connect(tmp_path / "pm.sqlite3")
-    migrate(conn, _migrations_before(tmp_path, "older", MIGRATION[:4]))
-    return conn
+    return database_before(tmp_path, MIGRATION[:4])
 
 
 def _old_item(conn, repo_id: int, number: int, kind: str = "issue", gone: str | None = None):
@@ -78,7 +64,7 @@ def test_the_item_tables_keep_their_rows_indexes_and_triggers(tmp_path):
         conn.execute("UPDATE github_issues SET gone = 'not_visible' WHERE issue_number = 1")
 
     # Up to this migration: later ones may add triggers of their own.
-    assert [m.name for m in migrate(conn, _migrations_before(tmp_path, "upto", "0011"))] == [
+    assert [m.name for m in migrate(conn, migrations_before(tmp_path, "0011", "upto"))] == [
         MIGRATION[5:-4]
     ]
     assert {table: _rows(conn, table) for table in TABLES} == before

@@ -23,16 +23,16 @@ import pytest
 from pmbot.control_plane import doctor, operations, registry
 from pmbot.control_plane.audit import rebuild
 from pmbot.control_plane.context import code, packs
-from pmbot.control_plane.db import connect, migrate
+from pmbot.control_plane.db import migrate
 from pmbot.control_plane.github.client import GitHubClient
 from pmbot.control_plane.registry import ensure_default_workspace
 from pmbot.control_plane.sync import git_runner, mirrors
 from pmbot.control_plane.sync import sync as real_sync
 from pmbot.control_plane.sync.mirrors import Mirrors, mirror_path
 from pmbot.control_plane.sync.worker import Worker
-from pmbot.shared.resources import migrations_dir
 from pmbot.shared.settings import Secret
 from pmbot.shared.timeutil import utc_now
+from tests.conftest import database_before
 from tests.fake_github import FakeGitHub
 from tests.git_http import GitHttpServer, commit, git, make_origin
 
@@ -434,13 +434,7 @@ def test_sigkill_during_a_clone_then_restart_finishes_it_and_fsck_is_clean(
 
 
 def test_a_database_from_before_mirrors_upgrades_and_rebuilds_clean(tmp_path):
-    older = tmp_path / "older"
-    older.mkdir()
-    for path in sorted(migrations_dir().glob("*.sql")):
-        if path.name < "0005":
-            shutil.copy(path, older / path.name)
-    conn = connect(tmp_path / "pm.sqlite3")
-    migrate(conn, older)
+    conn = database_before(tmp_path, "0005")
     ensure_default_workspace(conn)
     repo = operations.add_repo(conn, REPO)
 

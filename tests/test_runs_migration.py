@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-
 from pmbot.control_plane.audit import rebuild
-from pmbot.control_plane.db import connect, migrate, open_database
+from pmbot.control_plane.db import migrate, open_database
 from pmbot.control_plane.registry import add_repo, ensure_default_workspace, find_repo
-from pmbot.shared.resources import migrations_dir
+from tests.conftest import database_before
 
 RUN_TABLES = {"runs", "run_interrupts", "run_artifacts", "context_packs"}
 
@@ -23,13 +21,7 @@ def test_a_fresh_database_has_the_run_tables(tmp_path):
 
 
 def test_a_database_from_before_runs_upgrades_and_keeps_its_data(tmp_path):
-    older = tmp_path / "older"
-    older.mkdir()
-    for path in sorted(migrations_dir().glob("*.sql")):
-        if path.name < "0003":
-            shutil.copy(path, older / path.name)
-    conn = connect(tmp_path / "pm.sqlite3")
-    migrate(conn, older)
+    conn = database_before(tmp_path, "0003")
     ensure_default_workspace(conn)
     add_repo(conn, "acme/widgets")
     assert not (_tables(conn) & RUN_TABLES)

@@ -5,27 +5,18 @@ titles and payloads under per-repo slots that no repo id can overflow."""
 from __future__ import annotations
 
 import json
-import shutil
 
 from pmbot.control_plane.cache import browse
 from pmbot.control_plane.cache import store as cache
-from pmbot.control_plane.db import connect, migrate
+from pmbot.control_plane.db import migrate
 from pmbot.control_plane.registry import add_repo, ensure_default_workspace
-from pmbot.shared.resources import migrations_dir
-from tests.conftest import insert_cached_item
+from tests.conftest import database_before, insert_cached_item
 
 MIGRATION = "0004_search_ids_and_lease_holder.sql"
 
 
 def _old_database(tmp_path):
-    older = tmp_path / "older"
-    older.mkdir()
-    for path in sorted(migrations_dir().glob("*.sql")):
-        if path.name < MIGRATION[:4]:
-            shutil.copy(path, older / path.name)
-    conn = connect(tmp_path / "pm.sqlite3")
-    migrate(conn, older)
-    return conn
+    return database_before(tmp_path, MIGRATION[:4])
 
 
 def _old_item(conn, repo_id: int, kind: str, number: int, title: str, body: str | None):

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 
 import pytest
 
 from pmbot.control_plane.cache import items as work
 from pmbot.control_plane.cache import store as cache
-from pmbot.control_plane.db import connect, migrate, transaction
+from pmbot.control_plane.db import migrate, transaction
 from pmbot.control_plane.operations import add_repo, remove_repo
 from pmbot.control_plane.registry import DEFAULT_WORKSPACE_ID, ensure_default_workspace
 from pmbot.shared.kind import ISSUES, PRS
-from pmbot.shared.resources import migrations_dir
+from tests.conftest import database_before
 
 WS = DEFAULT_WORKSPACE_ID
 
@@ -114,13 +113,7 @@ def test_triggers_hold_under_insert_or_replace_and_a_pulls_payload(conn, repos):
 
 
 def test_the_migration_backfills_a_database_cached_before_it(tmp_path):
-    older = tmp_path / "older"
-    older.mkdir()
-    for path in sorted(migrations_dir().glob("*.sql")):
-        if path.name < "0014":
-            shutil.copy(path, older / path.name)
-    conn = connect(tmp_path / "pm.sqlite3")
-    migrate(conn, older)
+    conn = database_before(tmp_path, "0014")
     ensure_default_workspace(conn)
     repo_id = add_repo(conn, "octo/old").repo_id
     # Rows as the code before the migration wrote them: assignees only in the payload.
