@@ -17,8 +17,7 @@ import pytest
 from pmbot.control_plane.db import connect
 from tests.conftest import insert_cached_item
 from tests.fake_github import FakeGitHub
-from tests.fake_github.demo import free_port, pmbot_env, start_pmbot, stop_process, wait_ready
-from tests.ui_support import LiveServer, chromium, open_route, watched_page
+from tests.ui_support import chromium, open_route, serve, watched_page
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -66,17 +65,8 @@ def github():
 
 @pytest.fixture(scope="module")
 def server(github, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("ui-serve")
-    port = free_port()
-    env = pmbot_env(workdir / "data", github.base_url, github.token, PMBOT_SYNC_POLL_SECONDS="300")
-    process = start_pmbot(env, port, workdir, workdir / "pmbot.log")
-    live = LiveServer(f"http://127.0.0.1:{port}", workdir / "data", workdir / "pmbot.log")
-    try:
-        wait_ready(f"{live.base_url}/healthz", process)
+    with serve(tmp_path_factory.mktemp("ui-serve"), github) as live:
         yield live
-    finally:
-        stop_process(process)
-    assert github.token not in live.log_text()
 
 
 @pytest.fixture(scope="module")

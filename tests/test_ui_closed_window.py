@@ -3,15 +3,13 @@ wherever closed counts appear, and widening the window there backfills the older
 
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.fake_github import FakeGitHub
-from tests.fake_github.demo import free_port, pmbot_env, start_pmbot, stop_process, wait_ready
-from tests.ui_support import LiveServer, chromium, watched_page
+from tests.ui_support import chromium, serve, watched_page
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -41,22 +39,9 @@ def github():
     assert server.errors == []
 
 
-@contextlib.contextmanager
-def _serve(workdir, github: FakeGitHub):
-    port = free_port()
-    env = pmbot_env(workdir / "data", github.base_url, github.token, PMBOT_SYNC_POLL_SECONDS="300")
-    process = start_pmbot(env, port, workdir, workdir / "pmbot.log")
-    live = LiveServer(f"http://127.0.0.1:{port}", workdir / "data", workdir / "pmbot.log")
-    try:
-        wait_ready(f"{live.base_url}/healthz", process)
-        yield live
-    finally:
-        stop_process(process)
-
-
 @pytest.fixture(scope="module")
 def server(github, tmp_path_factory):
-    with _serve(tmp_path_factory.mktemp("closed-window"), github) as live:
+    with serve(tmp_path_factory.mktemp("closed-window"), github) as live:
         assert live.api("POST", "/api/repos", {"full_name": REPO})[0] == 201
         yield live
 

@@ -18,11 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from pmbot.shared.settings import Settings
 from tests import scripted_executor as se
 from tests.fake_github import FakeGitHub
-from tests.fake_github.demo import free_port, pmbot_env, start_pmbot, stop_process, wait_ready
-from tests.ui_support import LiveServer, chromium, open_route, watched_page
+from tests.ui_support import LiveServer, chromium, open_route, serve, watched_page
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -55,22 +53,11 @@ def fake():
 
 @pytest.fixture(scope="module")
 def server(fake, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("ui-runs")
-    port = free_port()
-    env = pmbot_env(workdir / "data", fake.base_url, fake.token, PMBOT_SYNC_POLL_SECONDS="300")
-    process = start_pmbot(env, port, workdir, workdir / "pmbot.log")
-    settings = Settings.from_env(env, env_file=None)
-    live = LiveServer(
-        f"http://127.0.0.1:{port}", workdir / "data", workdir / "pmbot.log", settings=settings
-    )
-    try:
-        wait_ready(f"{live.base_url}/healthz", process)
+    with serve(tmp_path_factory.mktemp("ui-runs"), fake) as live:
         status, _ = live.api("POST", "/api/repos", {"full_name": REPO})
         assert status == 201
         _wait_synced(live)
         yield live
-    finally:
-        stop_process(process)
 
 
 def _wait_synced(server: LiveServer, timeout: float = 20.0) -> None:

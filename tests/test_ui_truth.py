@@ -10,15 +10,13 @@ pages. Each test fails on the UI before issue 13.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.fake_github import FakeGitHub
-from tests.fake_github.demo import free_port, pmbot_env, start_pmbot, stop_process, wait_ready
-from tests.ui_support import LiveServer, chromium, watched_page
+from tests.ui_support import chromium, serve, watched_page
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -55,24 +53,9 @@ def github():
     assert server.errors == []
 
 
-@contextlib.contextmanager
-def _serve(workdir, github: FakeGitHub, token: str):
-    port = free_port()
-    env = pmbot_env(workdir / "data", github.base_url, token, PMBOT_SYNC_POLL_SECONDS="300")
-    process = start_pmbot(env, port, workdir, workdir / "pmbot.log")
-    live = LiveServer(f"http://127.0.0.1:{port}", workdir / "data", workdir / "pmbot.log")
-    try:
-        wait_ready(f"{live.base_url}/healthz", process)
-        yield live
-    finally:
-        stop_process(process)
-    if token:
-        assert token not in live.log_text()
-
-
 @pytest.fixture(scope="module")
 def server(github, tmp_path_factory):
-    with _serve(tmp_path_factory.mktemp("truth-serve"), github, github.token) as live:
+    with serve(tmp_path_factory.mktemp("truth-serve"), github, github.token) as live:
         yield live
 
 
@@ -96,7 +79,7 @@ def _token_item(page):
 
 
 def test_banner_says_when_the_token_is_missing(ui, github, tmp_path):
-    with _serve(tmp_path, github, "") as live:
+    with serve(tmp_path, github, "") as live:
         ui.page.goto(f"{live.base_url}/#/repos")
         item = _token_item(ui.page)
         expect(item).to_have_text("Token: missing. Set GITHUB_TOKEN in .env and restart pmbot.")
@@ -107,7 +90,7 @@ def test_banner_says_when_the_token_is_missing(ui, github, tmp_path):
 
 
 def test_banner_says_not_yet_checked_then_accepted_as_which_login(ui, github, tmp_path):
-    with _serve(tmp_path, github, github.token) as live:
+    with serve(tmp_path, github, github.token) as live:
         ui.page.goto(f"{live.base_url}/#/repos")
         item = _token_item(ui.page)
         expect(item).to_contain_text(
@@ -127,7 +110,7 @@ def test_banner_says_not_yet_checked_then_accepted_as_which_login(ui, github, tm
 
 
 def test_banner_turns_red_when_github_rejects_the_token(ui, github, tmp_path):
-    with _serve(tmp_path, github, "ghp_" + "Revoked0" * 5) as live:
+    with serve(tmp_path, github, "ghp_" + "Revoked0" * 5) as live:
         ui.allow_console_error("status of 401")
         ui.page.goto(f"{live.base_url}/#/repos")
         item = _token_item(ui.page)
@@ -143,7 +126,7 @@ def test_banner_turns_red_when_github_rejects_the_token(ui, github, tmp_path):
 
 
 def test_banner_says_when_github_is_down(ui, github, tmp_path):
-    with _serve(tmp_path, github, github.token) as live:
+    with serve(tmp_path, github, github.token) as live:
         ui.page.goto(f"{live.base_url}/#/repos")
         ui.allow_console_error("status of 502")
         github.go_down()

@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.fake_github import FakeGitHub
-from tests.fake_github.demo import free_port, pmbot_env, start_pmbot, stop_process, wait_ready
-from tests.ui_support import LiveServer, chromium, open_route, watched_page
+from tests.ui_support import LiveServer, chromium, open_route, serve, watched_page
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -60,19 +59,11 @@ def github():
 
 @pytest.fixture(scope="module")
 def server(github, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("ui-work")
-    port = free_port()
-    env = pmbot_env(workdir / "data", github.base_url, github.token, PMBOT_SYNC_POLL_SECONDS="300")
-    process = start_pmbot(env, port, workdir, workdir / "pmbot.log")
-    live = LiveServer(f"http://127.0.0.1:{port}", workdir / "data", workdir / "pmbot.log")
-    try:
-        wait_ready(f"{live.base_url}/healthz", process)
+    with serve(tmp_path_factory.mktemp("ui-work"), github) as live:
         for name in (ALPHA, BETA):
             assert live.api("POST", "/api/repos", {"full_name": name})[0] == 201
         _wait_cached(live, ALPHA_ISSUES + BETA_ISSUES + BETA_PRS)
         yield live
-    finally:
-        stop_process(process)
 
 
 def _wait_cached(live: LiveServer, expected: int) -> None:

@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.fake_github.demo import ROOT
+from pmbot.shared.settings import Settings
+from tests.fake_github.demo import (
+    ROOT,
+    free_port,
+    pmbot_env,
+    start_pmbot,
+    stop_process,
+    wait_ready,
+)
 
 SCREENSHOT_DIR = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -78,6 +86,27 @@ class LiveServer:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@contextlib.contextmanager
+def serve(workdir: Path, github: Any, token: str | None = None) -> Iterator[LiveServer]:
+    """`pmbot serve` on a free loopback port against the fake GitHub, polling rarely (the
+    tests ask for syncs); after it stops, its log must not hold the token."""
+    token = github.token if token is None else token
+    port = free_port()
+    env = pmbot_env(workdir / "data", github.base_url, token, PMBOT_SYNC_POLL_SECONDS="300")
+    process = start_pmbot(env, port, workdir, workdir / "pmbot.log")
+    settings = Settings.from_env(env, env_file=None)
+    live = LiveServer(
+        f"http://127.0.0.1:{port}", workdir / "data", workdir / "pmbot.log", settings=settings
+    )
+    try:
+        wait_ready(f"{live.base_url}/healthz", process)
+        yield live
+    finally:
+        stop_process(process)
+    if token:
+        assert token not in live.log_text()
 
 
 @dataclass
