@@ -125,7 +125,8 @@ def test_gzip_bodies_are_decoded(clock, sleeps):
         client = GitHubClient(fake.base_url, fake.token, sleep=sleeps.append)
         response = client.get(f"/repos/{REPO}/issues")
         assert response.headers["content-encoding"] == "gzip" and len(response.data) == 5
-        assert json.loads(response.body) == response.data  # the text, decompressed
+        # each item's text, decompressed and as sent
+        assert [json.loads(t) for t in response.item_texts] == response.data
 
 
 def test_get_user_and_iter_repos(fake, client):

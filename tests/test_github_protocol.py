@@ -243,3 +243,36 @@ def test_backoff_doubles_with_equal_jitter_and_is_capped():
     assert [p.backoff_seconds(n, 0.0) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
     assert [p.backoff_seconds(n, 1.0) for n in (1, 2, 3)] == [1.0, 2.0, 4.0]
     assert p.backoff_seconds(20, 1.0) == 60.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[{"a":1,"t":"caf\\u00e9 \\"q\\""},{"b":[1,2]},3,"x",null]',
+        ' [ {"a" : 1} ,\n {"b": {"c": []}} ] \n',
+        "[]",
+        " [ ] ",
+        '{"message": "not a list"}',
+    ],
+)
+def test_parse_json_texts_gives_the_document_and_each_elements_text_as_sent(text):
+    data, texts = p.parse_json_texts(text)
+    assert data == json.loads(text)
+    if not isinstance(data, list):
+        assert texts is None
+        return
+    assert [json.loads(t) for t in texts] == data
+    assert all(t in text and t == t.strip() for t in texts)  # verbatim: escapes kept
+    if data and isinstance(data[0], dict) and "t" in data[0]:
+        assert '\\u00e9 \\"q\\"' in texts[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[", "[{}", "[{},]", "[,{}]", "[{} {}]", "[{}] x", "[{}]]", '[{"a":1', "", "[1,2,"],
+)
+def test_parse_json_texts_refuses_what_json_loads_refuses(text):
+    with pytest.raises(ValueError):
+        json.loads(text)
+    with pytest.raises(ValueError):
+        p.parse_json_texts(text)

@@ -7,8 +7,8 @@ Stable API (sync.py and worker.py build on it):
                           on_response=None, transport=urllib_transport)
     client = GitHubClient.from_settings(settings, **same_keywords)
     r = client.get("/repos/o/r/issues", {"state": "all", "per_page": 100}, etag=…, last_modified=…)
-    r.status, r.url, r.data (parsed JSON; None on 304), r.body (that JSON's text as sent,
-    decompressed; b"" if none), r.headers (lower-case names), r.etag,
+    r.status, r.url, r.data (parsed JSON; None on 304), r.item_texts (when r.data is an
+    array: each element's JSON text as sent; else None), r.headers (lower-case names), r.etag,
     r.last_modified, r.not_modified, r.next_url (Link rel="next", verbatim; None on 304),
     r.rate_limit, r.redirected_from (the requested URL when a 301/308 moved it, else None)
     for r in client.paginate(path, params): …      # follows Link next verbatim, never page=
@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import gzip
 import http.client
-import json
 import logging
 import random as _random
 import threading
@@ -66,6 +65,7 @@ from pmbot.control_plane.github.protocol import (
     backoff_seconds,
     check_base_url,
     error_for_response,
+    parse_json_texts,
     parse_link_next,
     parse_rate_limit,
     redirect_target,
@@ -149,7 +149,7 @@ class Response:
     next_url: str | None
     rate_limit: RateLimit | None
     redirected_from: str | None = None
-    body: bytes = b""
+    item_texts: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -294,9 +294,9 @@ class GitHubClient:
     def _follow(self, url: str, etag: str | None, last_modified: str | None) -> Response:
         current, moved_from = url, None
         for _hop in range(MAX_REDIRECTS + 1):
-            status, headers, (data, body) = self._exchange(current, etag, last_modified)
+            status, headers, (data, texts) = self._exchange(current, etag, last_modified)
             if status not in REDIRECT_STATUSES:
-                return _response(current, status, headers, data, body, moved_from)
+                return _response(current, status, headers, data, texts, moved_from)
             if status in PERMANENT_REDIRECTS and moved_from is None:
                 moved_from = url
             current = redirect_target(current, headers.get("location"))
@@ -304,8 +304,8 @@ class GitHubClient:
         raise RedirectRefused(f"more than {MAX_REDIRECTS} redirects from {urlsplit(url).path}")
 
     def _exchange(self, url: str, etag: str | None, last_modified: str | None):
-        """Send one GET and interpret it: (status, headers, (parsed JSON or None, its text)),
-        or raise."""
+        """Send one GET and interpret it: (status, headers, (parsed JSON or None, the array's
+        element texts or None)), or raise."""
         started = time.monotonic()
         status, headers, body = None, {}, b""
         try:
@@ -341,7 +341,7 @@ class GitHubClient:
         if error is not None:
             raise error
         if status in REDIRECT_STATUSES or status in (204, 304):
-            return None, b""
+            return None, None
         return _parse_json(status, body, headers, url)
 
     def _report(
@@ -378,20 +378,19 @@ class GitHubClient:
 
 def _parse_json(
     status: int, body: bytes, headers: Mapping[str, str], url: str
-) -> tuple[Any, bytes]:
-    """(parsed JSON, its decompressed text): the cache keeps payloads from the text, parsed
-    by SQLite, instead of serialising the parsed items again."""
+) -> tuple[Any, list[str] | None]:
+    """(parsed JSON, each array element's text): the cache keeps payloads as sent."""
     try:
         if headers.get("content-encoding", "").lower() == "gzip":
             body = gzip.decompress(body)
-        return json.loads(body), body
+        return parse_json_texts(body.decode("utf-8"))
     except (ValueError, EOFError, OSError, zlib.error) as err:
         path = urlsplit(url).path
         raise MalformedResponse(f"GitHub sent malformed JSON ({path})", status) from err
 
 
 def _response(
-    url: str, status: int, headers: Mapping[str, str], data, body: bytes, moved_from
+    url: str, status: int, headers: Mapping[str, str], data, texts: list[str] | None, moved_from
 ) -> Response:
     not_modified = status == 304
     return Response(
@@ -405,5 +404,5 @@ def _response(
         next_url=None if not_modified else parse_link_next(headers.get("link")),
         rate_limit=parse_rate_limit(headers),
         redirected_from=moved_from,
-        body=body,
+        item_texts=texts,
     )

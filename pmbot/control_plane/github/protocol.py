@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
 from pmbot import __version__
@@ -326,3 +327,38 @@ def backoff_seconds(attempt: int, jitter: float, *, base: float = 1.0, cap: floa
 
 def _path(url: str) -> str:
     return urlsplit(url).path or "/"
+
+
+_DECODER = json.JSONDecoder()
+_BLANK = re.compile(r"[ \t\n\r]*")
+
+
+def parse_json_texts(text: str) -> tuple[Any, list[str] | None]:
+    """A JSON document and, when it is an array, each element's own text as sent.
+
+    One parse gives both (the C scanner, element by element), so the cache stores
+    an item's payload as GitHub wrote it instead of serialising the parsed item
+    again or asking SQLite to cut it from the page. Raises ValueError as
+    `json.loads` does for anything that is not exactly one JSON document.
+    """
+    at = _BLANK.match(text).end()
+    if not text.startswith("[", at):
+        return json.loads(text), None
+    items: list[Any] = []
+    texts: list[str] = []
+    at = _BLANK.match(text, at + 1).end()
+    if not text.startswith("]", at):
+        while True:
+            item, end = _DECODER.raw_decode(text, at)
+            items.append(item)
+            texts.append(text[at:end])
+            at = _BLANK.match(text, end).end()
+            if text.startswith(",", at):
+                at = _BLANK.match(text, at + 1).end()
+            elif text.startswith("]", at):
+                break
+            else:
+                raise ValueError(f"expected ',' or ']' at offset {at}")
+    if _BLANK.match(text, at + 1).end() != len(text):
+        raise ValueError(f"extra data after the array at offset {at + 1}")
+    return items, texts

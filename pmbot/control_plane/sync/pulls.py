@@ -38,7 +38,9 @@ def sync_prs(run: Run, state: ResumeState | None) -> None:
         following = ls.pulls_next(page_state, response)
         top = ls.with_top(page_state, response).top
         with run.commit():
-            written = cache.apply_pull_details(run.conn, run.repo_id, response.data, response.body)
+            written = cache.apply_pull_details(
+                run.conn, run.repo_id, response.data, response.item_texts
+            )
             if page_state.next_url is None:  # page 1: the next poll's conditional check
                 cache.save_validator(
                     run.conn, run.repo_id, first_url, response.etag, response.last_modified

@@ -36,7 +36,7 @@ def reconcile_open(run: Run) -> int:
     listed: set[int] = set()
     for _, response in run.listing(url, same, link_next, ahead=True):
         listed.update(item["number"] for item in response.data)
-        _keep(run, response.data, response.body)  # paid for: an open item a listing missed
+        _keep(run, response.data, response.item_texts)  # paid for: an open item a listing missed
     return _check_missing(run, cached, listed)
 
 
@@ -82,7 +82,7 @@ def _closed_listing(run: Run, url: str | None) -> set[int] | None:
         else:
             changed = True
             listed.update(item["number"] for item in response.data)
-            _keep(run, response.data, response.body, (url, response, first))
+            _keep(run, response.data, response.item_texts, (url, response, first))
             url = response.next_url
         first = False
     if not changed:
@@ -91,7 +91,7 @@ def _closed_listing(run: Run, url: str | None) -> set[int] | None:
         run.check_stop()
         response = run.fetch_waiting(url)
         listed.update(item["number"] for item in response.data)
-        _keep(run, response.data, response.body, (url, response, False))
+        _keep(run, response.data, response.item_texts, (url, response, False))
     return listed
 
 
@@ -107,14 +107,14 @@ def _check_missing(run: Run, cached: dict[int, Kind], listed: set[int]) -> int:
     return len(marks)
 
 
-def _keep(run: Run, items: list[dict], text: bytes | None, validator=None) -> None:
-    """Upsert what the reconciliation read (`text`: its page's JSON, if it was one page),
+def _keep(run: Run, items: list[dict], texts: list[str] | None, validator=None) -> None:
+    """Upsert what the reconciliation read (`texts`: its items' JSON, if it was one page),
     like a sync page (its event included), with the validator (url, response, first of its
     chain) of the page it came from."""
     if not items and validator is None:
         return
     with run.commit():
-        write = cache.upsert_issue_page(run.conn, run.repo_id, items, text)
+        write = cache.upsert_issue_page(run.conn, run.repo_id, items, texts)
         if validator is not None:
             url, response, first = validator
             if first:  # a new range: the older ranges' chains are never asked again

@@ -309,7 +309,7 @@ def _pass_page(run: Run, state: ResumeState, response: Any, next_url: str | None
     items = response.data
     note_listing(run, items)
     with run.commit():
-        write = cache.upsert_issue_page(run.conn, run.repo_id, items, response.body)
+        write = cache.upsert_issue_page(run.conn, run.repo_id, items, response.item_texts)
         done = next_url is None
         resume = None if done else state.at(next_url)
         moved = done and state.pass_cursor != run.cursor(ISSUES)
@@ -351,7 +351,9 @@ def _import_backlog(run: Run, state: ResumeState) -> ResumeState:
         )
         note_listing(run, response.data)
         with run.commit():
-            write = cache.upsert_issue_page(run.conn, run.repo_id, response.data, response.body)
+            write = cache.upsert_issue_page(
+                run.conn, run.repo_id, response.data, response.item_texts
+            )
             _commit_issues_page(run, write, len(response.data), resume, None, None)
         run.page_done(ISSUES, len(response.data), write.changed)
         if following is None:
@@ -389,7 +391,9 @@ def _backfill_closed(run: Run, state: ResumeState) -> None:
         following = ls.backlog_next(page_state, response)
         note_listing(run, response.data)
         with run.commit():
-            write = cache.upsert_issue_page(run.conn, run.repo_id, response.data, response.body)
+            write = cache.upsert_issue_page(
+                run.conn, run.repo_id, response.data, response.item_texts
+            )
             if following is None:
                 run.record(ev.SyncClosedWindowFilled(repo_id=run.repo_id, since=state.basis))
             _commit_issues_page(run, write, len(response.data), following, None, None)
@@ -408,7 +412,9 @@ def _relist_burst(run: Run, state: ResumeState, second: str) -> None:
         run.check_stop()
         response = run.fetch_waiting(url)
         with run.commit():
-            write = cache.upsert_issue_page(run.conn, run.repo_id, response.data, response.body)
+            write = cache.upsert_issue_page(
+                run.conn, run.repo_id, response.data, response.item_texts
+            )
             run.record_page(ISSUES, len(response.data), write.changed, write.delta, None)
         run.page_done(ISSUES, len(response.data), write.changed)
         items = response.data
