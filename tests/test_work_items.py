@@ -1,7 +1,7 @@
-"""cache/items.py and migration 0014: the Work view's side tables, filters and keyset paging.
+"""cache/items.py and migrations 0014-0015: the Work view's side tables, filters and keyset paging.
 
-Rows go in through the real write side (`cache.store`), or by plain SQL where a test
-proves the triggers hold under another write path.
+Rows go in through the real write side (`cache.store`), which keeps the side tables
+(a random mix of writes checks them against what the item rows say).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def repos(conn) -> tuple[int, int]:
     return add_repo(conn, "octo/one").repo_id, add_repo(conn, "octo/two").repo_id
 
 
-def test_triggers_keep_labels_and_assignees_through_insert_update_and_delete(conn, repos):
+def test_the_write_side_keeps_labels_and_assignees_through_upsert_gone_and_removal(conn, repos):
     one, two = repos
     put(conn, one, item(1, labels=["bug", "p1"], assignees=["ann"]), item(2, kind="pr"))
     put(conn, two, item(1, labels=["bug"], assignees=["bob", "ann"]))
@@ -94,22 +94,107 @@ def test_triggers_keep_labels_and_assignees_through_insert_update_and_delete(con
     }  # fmt: skip
 
 
-def test_triggers_hold_under_insert_or_replace_and_a_pulls_payload(conn, repos):
-    """Another write path (INSERT OR REPLACE fires no DELETE trigger) and a /pulls payload."""
+def test_a_pulls_payload_and_a_plain_delete_keep_the_side_rows(conn, repos):
+    """/pulls details refresh the assignees; a delete by any path drops the side rows (the
+    delete triggers stay, migration 0015)."""
     one, _ = repos
     put(conn, one, item(3, kind="pr", labels=["bug"], assignees=["ann"]))
     pull = {**item(3, kind="pr", assignees=["cy"]), "draft": True, "head": {}, "base": {}}
+    before = conn.execute("SELECT version FROM item_versions").fetchone()[0]
     cache.apply_pull_details(conn, one, [{**pull, "updated_at": "2026-02-01T00:00:00Z"}])
     assert [r[3] for r in side_rows(conn, "item_assignees", "login")] == ["cy"]
-    row = conn.execute("SELECT * FROM github_pull_requests WHERE pr_number = 3").fetchone()
-    values = {**dict(row), "labels_json": '["p2"]', "assignees_json": "[]"}
-    marks = ", ".join("?" * len(values))
-    conn.execute(
-        f"INSERT OR REPLACE INTO github_pull_requests ({', '.join(values)}) VALUES ({marks})",
-        list(values.values()),
+    assert conn.execute("SELECT version FROM item_versions").fetchone()[0] > before
+    conn.execute("DELETE FROM github_pull_requests WHERE pr_number = 3")
+    for table, column in (("item_labels", "label"), ("item_assignees", "login"),
+                          ("item_versions", "version")):  # fmt: skip
+        assert side_rows(conn, table, column) == []
+
+
+def derived_side_rows(conn) -> tuple[list, list, list]:
+    """What the side tables must hold, derived from the item rows alone."""
+    parts = [
+        ("github_issues", "issue_number", "issue"),
+        ("github_pull_requests", "pr_number", "pr"),
+    ]
+    labels, assignees, versions = [], [], []
+    for table, number, kind in parts:
+        for column, into in (("labels_json", labels), ("assignees_json", assignees)):
+            into += conn.execute(
+                f"SELECT DISTINCT t.repo_id, '{kind}', t.{number}, j.value, t.state,"
+                f" t.gone IS NULL FROM {table} AS t, json_each(t.{column}) AS j"
+            ).fetchall()
+        versions += conn.execute(f"SELECT repo_id, '{kind}', {number} FROM {table}").fetchall()
+    return sorted(map(tuple, labels)), sorted(map(tuple, assignees)), sorted(map(tuple, versions))
+
+
+def stored_side_rows(conn) -> tuple[list, list, list]:
+    return tuple(
+        sorted(map(tuple, conn.execute(f"SELECT {columns} FROM {table}")))
+        for table, columns in (
+            ("item_labels", "repo_id, kind, number, label, state, live"),
+            ("item_assignees", "repo_id, kind, number, login, state, live"),
+            ("item_versions", "repo_id, kind, number"),
+        )
     )
-    assert side_rows(conn, "item_assignees", "login") == []
-    assert [tuple(r) for r in side_rows(conn, "item_labels", "label")] == [(one, "pr", 3, "p2")]
+
+
+def test_side_rows_equal_what_the_items_say_after_any_mix_of_writes(conn, repos):
+    """Pages, /pulls details, gone marks, resets and removals in a random order: the side
+    rows the write side keeps always equal those derived from the items, and every write
+    of an item gives it a newer version."""
+    rng = random.Random(15)
+    names, logins = ["bug", "p1", "docs", "ui"], ["ann", "bob", "cy"]
+    live = list(repos)
+    for step in range(120):
+        repo_id = rng.choice(live)
+        action = rng.random()
+        if action < 0.6:
+            page = [
+                item(n, kind="pr" if n % 3 == 0 else "issue", day=1 + step % 28,
+                     state=rng.choice(["open", "closed"]),
+                     labels=rng.sample(names, rng.randint(0, 3)),
+                     assignees=rng.sample(logins, rng.randint(0, 2)))
+                for n in rng.sample(range(1, 40), rng.randint(1, 12))
+            ]  # fmt: skip
+            put(conn, repo_id, *page)
+        elif action < 0.75:
+            pulls = [{**item(n, kind="pr", assignees=rng.sample(logins, rng.randint(0, 2))),
+                      "updated_at": f"2026-03-{1 + step % 28:02d}T00:00:00Z",
+                      "draft": rng.random() < 0.5, "head": {}, "base": {}}
+                     for n in range(3, 40, 3)]  # fmt: skip
+            with transaction(conn):
+                cache.apply_pull_details(conn, repo_id, pulls)
+        elif action < 0.9:
+            marks = [(rng.choice([ISSUES, PRS]), rng.randint(1, 39), "deleted", None)
+                     for _ in range(4)]  # fmt: skip
+            with transaction(conn):
+                cache.mark_gone(conn, repo_id, marks)
+        elif action < 0.97:
+            with transaction(conn):
+                cache.reset_cache(conn, [repo_id])
+            cache.purge(conn, repo_id, batch_rows=5)
+        elif len(live) > 1:
+            remove_repo(conn, repo_id)
+            live.remove(repo_id)
+        assert stored_side_rows(conn) == derived_side_rows(conn), f"step {step}"
+    assert derived_side_rows(conn)[0], "the mix left labelled items to check"
+
+
+def test_the_write_side_refreshes_side_rows_after_the_triggers_went(tmp_path):
+    """Migration 0015 drops the insert and update triggers: rows cached before it keep
+    their side rows, and writes after it keep them through the write side."""
+    conn = database_before(tmp_path, "0015")
+    ensure_default_workspace(conn)
+    repo_id = add_repo(conn, "octo/old").repo_id
+    put(conn, repo_id, item(1, labels=["bug"], assignees=["ann"]), item(2, kind="pr"))
+    migrate(conn)
+    triggers = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert not {t for t in triggers if t.endswith(("_work_insert", "_work_update"))}
+    assert stored_side_rows(conn) == derived_side_rows(conn)
+    put(conn, repo_id, item(1, labels=["docs"], assignees=["bob"], day=20), item(3, kind="pr"))
+    assert stored_side_rows(conn) == derived_side_rows(conn)
+    assert [r[3] for r in side_rows(conn, "item_labels", "label")] == ["docs"]
+    conn.close()
 
 
 def test_the_migration_backfills_a_database_cached_before_it(tmp_path):

@@ -1,8 +1,8 @@
 """The Work view's read side: every cached issue and PR across the tracked repos.
 
-Owns the Work view's side tables (`item_labels`, `item_assignees`,
-`item_versions`), which SQL triggers on the two item tables keep in step with
-any write (migration 0014): this module only reads them. No GitHub request,
+Reads the Work view's side tables (`item_labels`, `item_assignees`,
+`item_versions`, migration 0014), which the write side (`cache/store.py`) keeps
+in step with every item it writes, a page at a time (migration 0015). No GitHub request,
 no JSON scanned per row: labels and assignees are looked up in their tables,
 text goes through the same full-text index and query as search
 (`browse.fts_query`). A page walks its sort's partial index (rows not gone),

@@ -4,7 +4,9 @@ Owns `github_issues`, `github_pull_requests`, the `cache_search` full-text
 index and its per-repo `cache_search_repos` slots, the `http_cache`
 validators, the `sync_resume` rows, each repo's `cache_generation` (bumped by
 a reset: a sync that started before it must not write after it, see
-`sync/run.py`), the `cache_purge` queue and the `cache_sizes` counters. Cached payloads
+`sync/run.py`), the `cache_purge` queue, the `cache_sizes` counters, and the upkeep of
+the Work view's side rows (`item_labels`, `item_assignees`, `item_versions`) on every
+insert and update of an item (deletes: triggers, migration 0015). Cached payloads
 are data, not events: callers record the audit event that says a page was
 committed, in the same transaction as these writes.
 
@@ -147,6 +149,7 @@ def _upsert_group(
         write.add(kind.count_key(columns[0]), 1)
     if changed:
         _write_rows(conn, repo_id, kind, changed)
+        _refresh_work_rows(conn, repo_id, kind, [row[0] for row in changed])
         _replace_search_rows(conn, repo_id, kind, changed, previous)
     write.changed += len(changed)
     write.prs_changed += len(changed) if kind is PRS else 0
@@ -261,6 +264,45 @@ def _text_bytes(title: str, body: str) -> int:
     return len(title.encode()) + len(body.encode())
 
 
+# -- the Work view's side rows ---------------------------------------------------------------
+
+_WORK_REFRESH = """
+DELETE FROM item_labels WHERE repo_id = :repo AND kind = :kind
+    AND number IN (SELECT value FROM json_each(:numbers));
+DELETE FROM item_assignees WHERE repo_id = :repo AND kind = :kind
+    AND number IN (SELECT value FROM json_each(:numbers));
+DELETE FROM item_versions WHERE repo_id = :repo AND kind = :kind
+    AND number IN (SELECT value FROM json_each(:numbers));
+INSERT INTO item_labels (repo_id, kind, number, label, state, live)
+    SELECT DISTINCT t.repo_id, :kind, t.{number}, j.value, t.state, t.gone IS NULL
+    FROM {table} AS t, json_each(t.labels_json) AS j
+    WHERE t.repo_id = :repo AND t.{number} IN (SELECT value FROM json_each(:numbers))
+    AND j.type = 'text';
+INSERT INTO item_assignees (repo_id, kind, number, login, state, live)
+    SELECT DISTINCT t.repo_id, :kind, t.{number}, j.value, t.state, t.gone IS NULL
+    FROM {table} AS t, json_each(t.assignees_json) AS j
+    WHERE t.repo_id = :repo AND t.{number} IN (SELECT value FROM json_each(:numbers))
+    AND j.type = 'text';
+INSERT INTO item_versions (repo_id, kind, number)
+    SELECT :repo, :kind, value FROM json_each(:numbers)
+"""
+_WORK_STATEMENTS = {
+    kind: _WORK_REFRESH.format(table=kind.table, number=kind.number).split(";")
+    for kind in (ISSUES, PRS)
+}
+
+
+def _refresh_work_rows(
+    conn: sqlite3.Connection, repo_id: int, kind: Kind, numbers: list[int]
+) -> None:
+    """Derive the Work view's side rows of these items again from their rows, and give each
+    a new version (caller's transaction, after the items' write): six statements a page.
+    Row triggers did this before (migration 0015 says why they went)."""
+    values = {"repo": repo_id, "kind": kind.search_kind, "numbers": dumps(numbers)}
+    for sql in _WORK_STATEMENTS[kind]:
+        conn.execute(sql, values)
+
+
 # -- /pulls details --------------------------------------------------------------------------
 
 
@@ -298,6 +340,8 @@ def apply_pull_details(
         " WHERE repo_id = ? AND pr_number = ?",
         rows,
     )
+    if rows:
+        _refresh_work_rows(conn, repo_id, PRS, [row[-1] for row in rows])
     return len(rows)
 
 
@@ -401,6 +445,7 @@ def mark_gone(
 ) -> dict[str, int]:
     """Mark (kind, number, gone, moved_to) rows gone; returns the count delta."""
     write = PageWrite()
+    marked: dict[Kind, list[int]] = {ISSUES: [], PRS: []}
     for kind, number, gone, moved_to in marks:
         row = conn.execute(
             f"SELECT state, gone FROM {kind.table} WHERE repo_id = ? AND {kind.number} = ?",
@@ -414,6 +459,10 @@ def mark_gone(
             (gone, moved_to, repo_id, number),
         )
         write.add(kind.count_key(row[0]), -1)
+        marked[kind].append(number)
+    for kind, numbers in marked.items():
+        if numbers:
+            _refresh_work_rows(conn, repo_id, kind, numbers)
     return write.delta
 
 
