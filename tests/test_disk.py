@@ -55,9 +55,14 @@ def _log_is_clean(conn) -> None:
     assert rebuild.check(conn).differences == []
 
 
-def test_a_new_database_has_incremental_auto_vacuum_and_a_wal_cap(conn):
+def test_a_new_database_has_incremental_auto_vacuum_a_wal_cap_and_checkpoints_below_it(conn):
     assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == space.INCREMENTAL
     assert conn.execute("PRAGMA journal_size_limit").fetchone()[0] == space.WAL_LIMIT_BYTES
+    page = conn.execute("PRAGMA page_size").fetchone()[0]
+    checkpoint_at = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    assert (
+        checkpoint_at == space.WAL_CHECKPOINT_PAGES and checkpoint_at * page < space.WAL_LIMIT_BYTES
+    )
     assert doctor.check_auto_vacuum(conn).ok
 
 

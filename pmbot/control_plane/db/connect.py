@@ -5,7 +5,7 @@ timeout, foreign keys on, and `BEGIN IMMEDIATE` for every write transaction
 so a read that later writes never fails at once with SQLITE_BUSY. Connections
 are in autocommit mode; `transaction()` is the only way to group writes.
 A new file gets incremental auto-vacuum and every connection caps the WAL a
-checkpoint leaves (`db/space.py` says why).
+checkpoint leaves and how often it checkpoints (`db/space.py` says why).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def connect(
             conn.execute(f"PRAGMA auto_vacuum = {space.INCREMENTAL}")
         _use_wal(conn)
     conn.execute(f"PRAGMA journal_size_limit = {space.WAL_LIMIT_BYTES}")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {space.WAL_CHECKPOINT_PAGES}")
     # NORMAL is durable across application crashes in WAL mode; only an OS
     # crash or power loss can lose the last transactions (never corrupt).
     conn.execute("PRAGMA synchronous = NORMAL")
