@@ -10,6 +10,7 @@ import pytest
 from pmbot.control_plane import operations
 from pmbot.control_plane.cache import ISSUES, PRS, store
 from pmbot.control_plane.db import transaction
+from pmbot.control_plane.github.protocol import parse_json_texts
 from tests.conftest import insert_cached_item
 
 
@@ -118,25 +119,26 @@ def _cached(conn, repo_id: int) -> list[tuple]:
 
 
 @pytest.mark.parametrize("ensure_ascii", [True, False])
-def test_a_page_written_from_its_text_equals_the_page_written_from_its_items(conn, ensure_ascii):
+def test_a_page_written_from_its_texts_equals_the_page_written_from_its_items(conn, ensure_ascii):
     one, two = (operations.add_repo(conn, f"octo/{n}").repo_id for n in ("one", "two"))
     page = _odd_page()
-    text = json.dumps(page, ensure_ascii=ensure_ascii, indent=1).encode()
+    # The texts as the client cuts them from a page (pretty-printed: whitespace inside stays).
+    _, texts = parse_json_texts(json.dumps(page, ensure_ascii=ensure_ascii, indent=1))
 
-    from_text = store.upsert_issue_page(conn, one, page, text)
+    from_text = store.upsert_issue_page(conn, one, page, texts)
     from_items = store.upsert_issue_page(conn, two, page)
 
     assert (from_text.changed, from_text.delta) == (from_items.changed, from_items.delta)
     assert _cached(conn, one) == _cached(conn, two)
-    assert store.upsert_issue_page(conn, one, page, text).changed == 0
+    assert store.upsert_issue_page(conn, one, page, texts).changed == 0
     pulls = [{**page[0], "draft": True, "merged_at": None, "head": {"ref": "ü"}, "base": None}]
-    pulls_text = json.dumps(pulls, ensure_ascii=ensure_ascii).encode()
-    assert store.apply_pull_details(conn, one, pulls, pulls_text) == 1
+    _, pulls_texts = parse_json_texts(json.dumps(pulls, ensure_ascii=ensure_ascii))
+    assert store.apply_pull_details(conn, one, pulls, pulls_texts) == 1
     assert store.apply_pull_details(conn, two, pulls) == 1
     assert _cached(conn, one) == _cached(conn, two)
 
 
-def test_a_text_that_is_not_the_pages_items_is_refused(conn):
+def test_texts_that_are_not_the_pages_items_are_refused(conn):
     repo_id = operations.add_repo(conn, "octo/one").repo_id
-    with pytest.raises(ValueError, match="does not hold its items"):
-        store.upsert_issue_page(conn, repo_id, [_item(1), _item(2)], b"[{}]")
+    with pytest.raises(ValueError, match="do not match its items"):
+        store.upsert_issue_page(conn, repo_id, [_item(1), _item(2)], ["{}"])
