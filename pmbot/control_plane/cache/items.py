@@ -11,7 +11,9 @@ index (rows not gone), testing each row, unless a filter with few matches (a
 label, the assignee, the text: at most DRIVE_BELOW) is the cheaper place to
 start; counts start from a label or the assignee, whose side rows carry the
 item's state, or the text's hits; text with nothing else asked of the item is
-counted from the hits' rowids alone (`_count_text`).
+counted from the hits' rowids alone (`_count_text`). "No assignee" reads the
+unassigned items' partial indexes (migration 0017): a page sorted by update walks
+only those, a count tests each side row against the small one.
 
 Paging policy: pages are keyset-ordered by (sort key, repo_id, number, kind),
 the order the sort asks for. A cursor holds the last item's position and the
@@ -270,7 +272,7 @@ def _page_part(
 ) -> tuple[str, list[Any]]:
     """One kind and state in sort order, at most `limit` rows."""
     key, number = SORTS[f.sort], kind.number
-    where, values = _where(kind, f, state, drive)
+    where, values = _where(kind, f, state, drive, page=True)
     if after is not None:
         seek, seek_values = _seek(kind, f, after)
         where += f" AND {seek}"
@@ -280,7 +282,10 @@ def _page_part(
         kind=kind.search_kind, number=number, key=key, draft="t.draft" if kind is PRS else "NULL"
     )
     order = f"t.{key} {direction}, t.repo_id {direction}, t.{number} {direction}"
-    return f"SELECT {columns} FROM {kind.table} AS t WHERE {where} ORDER BY {order} LIMIT ?", [
+    table = f"{kind.table} AS t"
+    if _walks_unassigned(f, drive):  # never the sort's index, testing each row's last column
+        table += f" INDEXED BY {kind.table}_work_unassigned"
+    return f"SELECT {columns} FROM {table} WHERE {where} ORDER BY {order} LIMIT ?", [
         *values,
         limit,
     ]
@@ -303,7 +308,12 @@ def _seek(kind: Kind, f: WorkFilter, after: Position) -> tuple[str, list[Any]]:
 
 
 def _where(
-    kind: Kind, f: WorkFilter, state: str, drive: str | None, from_side: bool = False
+    kind: Kind,
+    f: WorkFilter,
+    state: str,
+    drive: str | None,
+    from_side: bool = False,
+    page: bool = False,
 ) -> tuple[str, list[Any]]:
     """The filter's conditions on one item table (aliased `t`).
 
@@ -312,6 +322,7 @@ def _where(
     liveness, so the item's own row is read only for what else the filter asks); the
     others are tests of each row (an EXISTS on a primary key, a rowid in the text's hits).
     `from_side`: `t` is the driving filter's side rows (repo_id, number) themselves.
+    `page`: the conditions of a page's part (`_page_part`), not of a count.
     """
     number = kind.number
     where, values = ["1"], []
@@ -333,8 +344,7 @@ def _where(
         where.append(_has("item_assignees", "login", kind))
         values.append(f.assignee)
     if f.no_assignee:
-        where.append(f"NOT EXISTS (SELECT 1 FROM item_assignees AS a WHERE a.repo_id = t.repo_id"
-                     f" AND a.kind = '{kind.search_kind}' AND a.number = t.{number})")  # fmt: skip
+        where.append(_unassigned(kind, f, drive, from_side, page))
     if f.author is not None:
         where.append("t.user_login = ?")
         values.append(f.author)
@@ -349,6 +359,29 @@ def _where(
         where.append(_text_hits(kind, drive == "text"))
         values.append(_text_match(kind, f, state))
     return " AND ".join(where), values
+
+
+def _walks_unassigned(f: WorkFilter, drive: str | None) -> bool:
+    """Whether a page walks the unassigned items' own index (migration 0017): no assignee,
+    no gone items, sorted by update, and no filter with few matches to start from."""
+    return f.no_assignee and not f.include_gone and f.sort == "updated" and drive is None
+
+
+def _unassigned(kind: Kind, f: WorkFilter, drive: str | None, from_side: bool, page: bool) -> str:
+    """No assignee: `assignees_json = '[]'`, the column 0014's triggers make the assignees'
+    side rows from. Read from an index, never from the row (it ends the row, past the
+    payload): the walk's own index, or for side rows counted a probe of the small one;
+    otherwise (gone items asked, another sort, rows read anyway) no `item_assignees` row."""
+    number = kind.number
+    if page and _walks_unassigned(f, drive):
+        return "t.assignees_json = '[]'"
+    if from_side and not f.include_gone:
+        return (f"EXISTS (SELECT 1 FROM {kind.table} AS u INDEXED BY"
+                f" {kind.table}_work_unassigned_item WHERE u.repo_id = t.repo_id"
+                f" AND u.{number} = t.{number} AND u.gone IS NULL"
+                " AND u.assignees_json = '[]')")  # fmt: skip
+    return (f"NOT EXISTS (SELECT 1 FROM item_assignees AS a WHERE a.repo_id = t.repo_id"
+            f" AND a.kind = '{kind.search_kind}' AND a.number = t.{number})")  # fmt: skip
 
 
 def _states(state: str) -> str:
