@@ -47,13 +47,15 @@ TARGET_P99_MS = 20.0
 ITERATIONS = 300
 LOGINS = [f"dev{n:02d}" for n in range(12)]
 AUTHORS = [f"user{n:02d}" for n in range(30)]
-# The Work view's own tables and indexes (migration 0012).
+# The Work view's own tables and indexes (migrations 0014 and 0017).
 WORK_OBJECTS = (
     "item_labels", "item_labels_label", "item_assignees", "item_assignees_login",
     "item_versions", "item_versions_item", "github_issues_work_updated",
     "github_issues_work_created", "github_issues_work_comments", "github_issues_work_repo",
     "github_pull_requests_work_updated", "github_pull_requests_work_created",
     "github_pull_requests_work_comments", "github_pull_requests_work_repo",
+    "github_issues_work_unassigned", "github_issues_work_unassigned_item",
+    "github_pull_requests_work_unassigned", "github_pull_requests_work_unassigned_item",
 )  # fmt: skip
 
 
