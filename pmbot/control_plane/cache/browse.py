@@ -283,12 +283,19 @@ def search(conn: sqlite3.Connection, query: SearchQuery, workspace_id: int) -> l
     reaches past the title matches (each group is one `ORDER BY rank LIMIT` query that
     FTS5 sorts itself; the items and the snippet are read for the page's rows only)."""
     words, facets = fts_query(query.text), _search_facets(query)
-    in_title = f"{{title}} : ({words}) {facets}"
-    rows = _ranked(conn, query, workspace_id, in_title, query.limit, query.offset)
+    # A state is asked of the index (fewer rows ranked); gone items are left out of a
+    # ranked page by its rows' items (`_ranked`): their few facet phrases would cost
+    # each ranked query more than that (bm25 looks up every phrase of the expression).
+    ranked = facets if query.state is not None else ""
+    in_title = f"{{title}} : ({words})"
+    rows = _ranked(conn, query, workspace_id, f"{in_title} {ranked}", query.limit, query.offset)
     if len(rows) < query.limit:
         # Title matches end before this page does: how many there are, then the rest.
-        titled = query.offset + len(rows) if rows else _count(conn, query, workspace_id, in_title)
-        rest = f"({{title body}} : ({words}) NOT {{title}} : ({words})) {facets}"
+        titled = (
+            query.offset + len(rows) if rows
+            else _count(conn, query, workspace_id, f"{in_title} {facets}")
+        )  # fmt: skip
+        rest = f"({{title body}} : ({words}) NOT {in_title}) {ranked}"
         offset = max(0, query.offset - titled)
         rows += _ranked(conn, query, workspace_id, rest, query.limit - len(rows), offset)
     return [_search_result(row) for row in rows]
@@ -319,7 +326,8 @@ def _ranked(
         f" ELSE '{ISSUES.search_kind}' END, {_NUMBER}, coalesce(i.title, p.title),"
         " coalesce(i.state, p.state), coalesce(i.updated_at, p.updated_at),"
         " coalesce(i.html_url, p.html_url), snippet(cache_search, -1, ?, ?, '…', ?)"
-        f"{_SEARCH_FROM}{_ITEMS_JOIN} WHERE {where} ORDER BY s.rank LIMIT ? OFFSET ?"
+        f"{_SEARCH_FROM}{_ITEMS_JOIN} WHERE {where} AND coalesce(i.gone, p.gone) IS NULL"
+        " ORDER BY s.rank LIMIT ? OFFSET ?"
     )  # fmt: skip
     cursor = conn.cursor()
     cursor.row_factory = None
