@@ -12,7 +12,12 @@ p50 and p99 per case, `serve` readiness time, and "database is locked" counts.
 Then search in-process (issue 15 item 3: p99 ≤ 25 ms for common words): each
 query of SEARCHES, a page and its count as the API asks them, on this code
 and, with `--baseline DIR`, on DIR's code (another checkout, e.g. the commit
-before the change) over the same DB in the same run.
+before the change) over the same DB in the same run, or over its own DB with
+`--baseline-data-dir` (when the schemas differ: a copy of the DB this code
+migrated, with its own writer). Issue 15 item 3's size, 60,000 items:
+
+    python bench/gen_api_db.py /tmp/pmbot-search-60k/data --items-per-repo 3000
+    python bench/bench_api.py --search-only --data-dir /tmp/pmbot-search-60k/data
 """
 
 from __future__ import annotations
@@ -214,13 +219,24 @@ def search_in_process(db_path: Path, code: Path, rounds: int = 20) -> tuple[floa
     return times[len(times) // 2], times[int(len(times) * 0.99)]
 
 
-def report_search(db_path: Path, baseline: str | None) -> None:
+def report_search(db_path: Path, baseline: str | None, baseline_db: Path | None = None) -> None:
+    """This code's search, and `baseline`'s (on `baseline_db` if given: a DB of that code's
+    schema), each run twice, alternating, so both see the same load."""
     print("\n== search in-process, page + count, common words  [p99 ≤ 25 ms]")
-    for name, code in (("baseline " + baseline, baseline), ("this code", ROOT)):
-        if code is None:
-            continue
-        p50, p99 = search_in_process(db_path, Path(code))
+    runs = [("this code", ROOT, db_path)]
+    if baseline is not None:
+        runs.insert(0, ("baseline " + baseline, Path(baseline), baseline_db or db_path))
+    for name, code, db in runs * 2:
+        p50, p99 = search_in_process(db, code)
         print(f"{name:<40} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
+
+
+def _start_writer(code: Path, data_dir: Path, log) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(code / "bench" / "bench_api.py"), "--writer", "--data-dir",
+         str(data_dir)],
+        cwd=code, stderr=log,
+    )  # fmt: skip
 
 
 def main() -> None:
@@ -229,6 +245,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[8])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--baseline", help="another checkout whose search to time too")
+    parser.add_argument("--baseline-data-dir", type=Path, help="its data dir (its own schema)")
+    parser.add_argument("--search-only", action="store_true", help="skip the wrk cases")
     parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     db_path = args.data_dir / "control_plane" / "pm_bot.sqlite3"
@@ -239,19 +257,24 @@ def main() -> None:
         subprocess.run([sys.executable, str(ROOT / "bench" / "gen_api_db.py"), str(args.data_dir)],
                        check=True)  # fmt: skip
     writer_log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in the finally)
-    writer = subprocess.Popen(
-        [sys.executable, __file__, "--writer", "--data-dir", str(args.data_dir)],
-        cwd=ROOT, stderr=writer_log,
-    )  # fmt: skip
+    # One writer per DB, each of the code that made it (the schemas may differ).
+    writers = {args.data_dir: ROOT}
+    if args.baseline and args.baseline_data_dir:
+        writers[args.baseline_data_dir] = Path(args.baseline).resolve()
+    running = [_start_writer(code, data_dir, writer_log) for data_dir, code in writers.items()]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(WRK_SCRIPT)
     try:
-        for threads in args.threads:
+        for threads in [] if args.search_only else args.threads:
             report(threads, bench_threads(args, db_path, Path(handle.name), threads))
-        report_search(db_path, args.baseline)
+        baseline_db = args.baseline_data_dir and args.baseline_data_dir / db_path.relative_to(
+            args.data_dir
+        )
+        report_search(db_path, args.baseline, baseline_db)
     finally:
-        writer.terminate()
-        writer.wait(timeout=10)
+        for writer in running:
+            writer.terminate()
+            writer.wait(timeout=10)
         writer_log.seek(0)
         locked = writer_log.read().count("database is locked")
         writer_log.close()

@@ -89,7 +89,7 @@ def make_item(template: dict, rng: random.Random, repo: str, number: int, base: 
     return item
 
 
-def generate(data_dir: Path) -> Path:
+def generate(data_dir: Path, items_per_repo: int = ITEMS_PER_REPO) -> Path:
     ensure_layout(data_dir)
     db_path = data_dir / "control_plane" / "pm_bot.sqlite3"
     conn = open_database(db_path)
@@ -99,7 +99,7 @@ def generate(data_dir: Path) -> Path:
     for r in range(REPOS):
         name = f"bench-org/repo-{r:02d}"
         repo_id = add_repo(conn, name).repo_id
-        for start in range(1, ITEMS_PER_REPO + 1, BATCH):
+        for start in range(1, items_per_repo + 1, BATCH):
             items = [make_item(template, rng, name, n, base) for n in range(start, start + BATCH)]
             with transaction(conn):
                 cache.upsert_issue_page(conn, repo_id, items)
@@ -112,9 +112,10 @@ def generate(data_dir: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--items-per-repo", type=int, default=ITEMS_PER_REPO)
     args = parser.parse_args()
     started = time.perf_counter()
-    path = generate(args.data_dir)
+    path = generate(args.data_dir, args.items_per_repo)
     print(f"{path} ({path.stat().st_size / 1e6:.0f} MB, {time.perf_counter() - started:.0f} s)")
 
 

@@ -18,7 +18,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from pmbot.control_plane.cache.store import MAX_NUMBER, SLOT_SHIFT, search_rowids
+from pmbot.control_plane.cache.store import MAX_NUMBER, SLOT_SHIFT, search_facet, search_rowids
 from pmbot.shared.errors import NotFoundError, ServiceError
 from pmbot.shared.kind import ISSUES, PRS, Kind
 
@@ -175,9 +175,10 @@ def _filters(
     if query.text is not None:
         where.append(
             f"{kind.number} IN (SELECT number FROM cache_search WHERE cache_search MATCH ?"
-            " AND rowid BETWEEN ? AND ? AND kind = ?)"
+            " AND rowid BETWEEN ? AND ?)"
         )
-        values += [fts_query(query.text), *search_rowids(conn, repo_id), kind.search_kind]
+        match = fts_match(query.text, (kind,), (state,), query.include_gone)
+        values += [match, *search_rowids(conn, repo_id)]
     if query.after is not None and key == kind.number:
         where.append(f"{kind.number} < ?")
         values.append(query.after[0])
@@ -224,6 +225,24 @@ def fts_query(text: str) -> str:
     return " ".join('"' + word.replace('"', '""') + '"' for word in words)
 
 
+def fts_match(
+    text: str,
+    kinds: tuple[Kind, ...] = (ISSUES, PRS),
+    states: tuple[str, ...] = ("open", "closed"),
+    include_gone: bool = False,
+) -> str:
+    """User text in titles and bodies (`fts_query`), of items of these kinds and states,
+    not gone unless asked: one FTS5 expression, answered by the index alone (each search
+    row's facet token, `store.search_facet`, names its item's kind, state and liveness)."""
+    return f"{{title body}} : ({fts_query(text)}) AND {_facets(kinds, states, include_gone)}"
+
+
+def _facets(kinds: tuple[Kind, ...], states: tuple[str, ...], include_gone: bool) -> str:
+    gone = (None, "gone") if include_gone else (None,)
+    tokens = [search_facet(k, s, g) for k in kinds for s in states for g in gone]
+    return f"{{facet}} : ({' OR '.join(tokens)})"
+
+
 @dataclass(frozen=True)
 class SearchQuery:
     text: str
@@ -237,13 +256,17 @@ class SearchQuery:
 # this many and say "more than" past it.
 SEARCH_COUNT_CAP = 1000
 
-# The search row's repo, kind and number come from its rowid (`store.search_rowid`), so
-# filtering thousands of matches never reads the FTS table's stored columns.
+# The search row's repo, kind and number come from its rowid (`store.search_rowid`), and
+# whether its item is gone and its state from its facet token (`fts_match`), so filtering
+# thousands of matches reads neither the FTS table's stored columns nor the items: only
+# the page's rows are joined to their items.
 _NUMBER = f"((s.rowid >> 1) & {MAX_NUMBER})"
 _SEARCH_FROM = (
     " FROM cache_search AS s"
     f" JOIN cache_search_repos AS c ON c.slot = s.rowid >> {SLOT_SHIFT}"
     " JOIN repos AS r ON r.repo_id = c.repo_id AND r.workspace_id = ?"
+)
+_ITEMS_JOIN = (
     " LEFT JOIN github_issues AS i"
     f"  ON s.rowid & 1 = 0 AND i.repo_id = c.repo_id AND i.issue_number = {_NUMBER}"
     " LEFT JOIN github_pull_requests AS p"
@@ -255,20 +278,38 @@ def search(conn: sqlite3.Connection, query: SearchQuery, workspace_id: int) -> l
     """Cached issues and PRs whose title or body match, best first, from `query.offset` on.
 
     Best first: items with every word in the title, then the others, each group by
-    FTS5's rank (bm25). Ranking costs a few microseconds a match, so a common word's
-    thousands of body matches are ranked only when a page reaches past the title
-    matches (each group is one `ORDER BY rank LIMIT` query; the snippet is built for
-    the page's rows only)."""
-    words = fts_query(query.text)
+    FTS5's rank (bm25, the facet column weighted 0). Ranking costs a few microseconds a
+    match, so a common word's thousands of body matches are ranked only when a page
+    reaches past the title matches (each group is one `ORDER BY rank LIMIT` query that
+    FTS5 sorts itself; the items and the snippet are read for the page's rows only)."""
+    words, facets = fts_query(query.text), _search_facets(query)
+    # A state is asked of the index (fewer rows ranked); gone items are left out of a
+    # ranked page by its rows' items (`_ranked`): their few facet phrases would cost
+    # each ranked query more than that (bm25 looks up every phrase of the expression).
+    ranked = facets if query.state is not None else ""
     in_title = f"{{title}} : ({words})"
-    rows = _ranked(conn, query, workspace_id, in_title, query.limit, query.offset)
+    rows = _ranked(conn, query, workspace_id, f"{in_title} {ranked}", query.limit, query.offset)
     if len(rows) < query.limit:
         # Title matches end before this page does: how many there are, then the rest.
-        titled = query.offset + len(rows) if rows else _count(conn, query, workspace_id, in_title)
-        rest = f"({words}) NOT {in_title}"
+        titled = (
+            query.offset + len(rows) if rows
+            else _count(conn, query, workspace_id, f"{in_title} {facets}")
+        )  # fmt: skip
+        rest = f"({{title body}} : ({words}) NOT {in_title}) {ranked}"
         offset = max(0, query.offset - titled)
         rows += _ranked(conn, query, workspace_id, rest, query.limit - len(rows), offset)
     return [_search_result(row) for row in rows]
+
+
+def _search_facets(query: SearchQuery) -> str:
+    """The search's items, as what follows its text in an FTS5 expression: of the state
+    asked, or else not gone. (`AND` every live token would merge all rows' facets: gone
+    ones are few, so leaving them out costs next to nothing.)"""
+    kinds = (ISSUES, PRS)
+    if query.state is not None:
+        return f"AND {_facets(kinds, (query.state,), False)}"
+    tokens = [search_facet(k, s, "gone") for k in kinds for s in ("open", "closed")]
+    return f"NOT {{facet}} : ({' OR '.join(tokens)})"
 
 
 def _ranked(
@@ -285,7 +326,8 @@ def _ranked(
         f" ELSE '{ISSUES.search_kind}' END, {_NUMBER}, coalesce(i.title, p.title),"
         " coalesce(i.state, p.state), coalesce(i.updated_at, p.updated_at),"
         " coalesce(i.html_url, p.html_url), snippet(cache_search, -1, ?, ?, '…', ?)"
-        f"{_SEARCH_FROM} WHERE {where} ORDER BY s.rank LIMIT ? OFFSET ?"
+        f"{_SEARCH_FROM}{_ITEMS_JOIN} WHERE {where} AND coalesce(i.gone, p.gone) IS NULL"
+        " ORDER BY s.rank LIMIT ? OFFSET ?"
     )  # fmt: skip
     cursor = conn.cursor()
     cursor.row_factory = None
@@ -298,7 +340,8 @@ def count_matches(
 ) -> tuple[int, bool]:
     """How many results the search has in all: `(count, False)`, or `(SEARCH_COUNT_CAP,
     True)` when there are more."""
-    found = _count(conn, query, workspace_id, fts_query(query.text), SEARCH_COUNT_CAP + 1)
+    match = f"{{title body}} : ({fts_query(query.text)}) {_search_facets(query)}"
+    found = _count(conn, query, workspace_id, match, SEARCH_COUNT_CAP + 1)
     return (SEARCH_COUNT_CAP, True) if found > SEARCH_COUNT_CAP else (found, False)
 
 
@@ -318,21 +361,13 @@ def _count(
 def _search_where(
     conn: sqlite3.Connection, query: SearchQuery, workspace_id: int, match: str
 ) -> tuple[str, list[Any]]:
-    """The search's filter, shared by the pages and the counts (a row whose item is not
-    cached, title NULL, is no result)."""
-    where = [
-        "cache_search MATCH ?",
-        "coalesce(i.gone, p.gone) IS NULL",
-        "coalesce(i.title, p.title) IS NOT NULL",
-        _NOT_PURGED.format("c.repo_id"),
-    ]
+    """The search's filter, shared by the pages and the counts: the FTS5 expression (text,
+    state, not gone), the workspace's repos not being deleted, the repo asked."""
+    where = ["cache_search MATCH ?", _NOT_PURGED.format("c.repo_id")]
     params: list[Any] = [workspace_id, match]
     if query.repo_id is not None:
         where.append("s.rowid BETWEEN ? AND ?")
         params += search_rowids(conn, query.repo_id)
-    if query.state is not None:
-        where.append("coalesce(i.state, p.state) = ?")
-        params.append(query.state)
     return " AND ".join(where), params
 
 

@@ -5,10 +5,15 @@ Reads the Work view's side tables (`item_labels`, `item_assignees`,
 in step with every item it writes, a page at a time (migration 0015). No GitHub request,
 no JSON scanned per row: labels and assignees are looked up in their tables,
 text goes through the same full-text index and query as search
-(`browse.fts_query`). A page walks its sort's partial index (rows not gone),
-testing each row, unless a filter with few matches (a label, the assignee, the
-text: at most DRIVE_BELOW) is the cheaper place to start; counts start from a
-label or the assignee, whose side rows carry the item's state, or the text's hits.
+(`browse.fts_match`), whose hits are already narrowed to the kind, state and
+liveness asked (each search row's facet token). A page walks its sort's partial
+index (rows not gone), testing each row, unless a filter with few matches (a
+label, the assignee, the text: at most DRIVE_BELOW) is the cheaper place to
+start; counts start from a label or the assignee, whose side rows carry the
+item's state, or the text's hits; text with nothing else asked of the item is
+counted from the hits' rowids alone (`_count_text`). "No assignee" reads the
+unassigned items' partial indexes (migration 0017): a page sorted by update walks
+only those, a count tests each side row against the small one.
 
 Paging policy: pages are keyset-ordered by (sort key, repo_id, number, kind),
 the order the sort asks for. A cursor holds the last item's position and the
@@ -27,7 +32,7 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pmbot.control_plane.cache.browse import GONE_REASONS, fts_query
+from pmbot.control_plane.cache.browse import GONE_REASONS, fts_match
 from pmbot.shared.errors import ServiceError
 from pmbot.shared.kind import ISSUES, PRS, Kind
 
@@ -41,7 +46,8 @@ MAX_REPOS = 100  # repo ids of one filter
 # row (~1 us) is cheaper. About sqrt(2 x 50 x rows walked) at 20k-item states.
 DRIVE_BELOW = 200
 _NUMBER_MASK = (1 << 31) - 1
-_STATE_LISTS = {"open": "'open'", "closed": "'closed'", "all": "'open', 'closed'"}
+_STATE_NAMES = {"open": ("open",), "closed": ("closed",), "all": ("open", "closed")}
+_STATE_LISTS = {state: ", ".join(f"'{n}'" for n in names) for state, names in _STATE_NAMES.items()}
 
 
 class WorkFilterError(ServiceError):
@@ -159,6 +165,8 @@ def list_items(
 
 def count_items(conn: sqlite3.Connection, f: WorkFilter, workspace_id: int) -> list[dict[str, Any]]:
     """How many items match, per repo: `[{repo_id, full_name, count}]` by full_name."""
+    if f.text is not None and not _needs_item_rows(f):
+        return _count_text(conn, f, workspace_id)
     parts, params = [], []
     for kind in f.kinds():
         drive = "label" if f.labels else "assignee" if f.assignee is not None else None
@@ -179,6 +187,31 @@ def count_items(conn: sqlite3.Connection, f: WorkFilter, workspace_id: int) -> l
         " GROUP BY c.repo_id ORDER BY r.full_name COLLATE NOCASE, c.repo_id"
     )
     rows = conn.execute(sql, [*params, workspace_id]).fetchall()
+    return [{"repo_id": r[0], "full_name": r[1], "count": r[2]} for r in rows]
+
+
+def _needs_item_rows(f: WorkFilter) -> bool:
+    """Whether the filter asks more of an item than its kind, state, liveness and repo."""
+    asked = (f.assignee, f.author, f.draft, f.updated_since)
+    return bool(f.labels) or f.no_assignee or any(value is not None for value in asked)
+
+
+def _count_text(conn: sqlite3.Connection, f: WorkFilter, workspace_id: int) -> list[dict[str, Any]]:
+    """Counts of text (and kind, state, repos): the index's hits counted per repo slot
+    (rowid >> 32) from their rowids alone, every kind and state in one FTS5 expression."""
+    match = fts_match(f.text, f.kinds(), _STATE_NAMES[f.state], f.include_gone)
+    repos, values = "", []
+    if f.repo_ids:
+        repos = f" AND c.repo_id IN ({','.join('?' * len(f.repo_ids))})"
+        values = list(f.repo_ids)
+    sql = (
+        "SELECT c.repo_id, r.full_name, h.n FROM (SELECT rowid >> 32 AS slot, count(*) AS n"
+        " FROM cache_search WHERE cache_search MATCH ? GROUP BY slot) AS h"
+        " JOIN cache_search_repos AS c ON c.slot = h.slot"
+        f" JOIN repos AS r ON r.repo_id = c.repo_id AND r.workspace_id = ?{repos}"
+        " ORDER BY r.full_name COLLATE NOCASE, c.repo_id"
+    )
+    rows = conn.execute(sql, [match, workspace_id, *values]).fetchall()
     return [{"repo_id": r[0], "full_name": r[1], "count": r[2]} for r in rows]
 
 
@@ -224,7 +257,10 @@ def _few_matches(
 ) -> bool:
     """Whether the filter `name` alone matches at most DRIVE_BELOW rows (counted no further)."""
     if name == "text":
-        sql, values = "SELECT 1 FROM cache_search WHERE cache_search MATCH ?", [fts_query(f.text)]
+        sql, values = (
+            "SELECT 1 FROM cache_search WHERE cache_search MATCH ?",
+            [_text_match(kind, f, state)],
+        )
     else:
         sql, values = _side_rows(kind, f, state, name)
     found = conn.execute(f"SELECT count(*) FROM ({sql} LIMIT ?)", [*values, DRIVE_BELOW + 1])
@@ -236,7 +272,7 @@ def _page_part(
 ) -> tuple[str, list[Any]]:
     """One kind and state in sort order, at most `limit` rows."""
     key, number = SORTS[f.sort], kind.number
-    where, values = _where(kind, f, state, drive)
+    where, values = _where(kind, f, state, drive, page=True)
     if after is not None:
         seek, seek_values = _seek(kind, f, after)
         where += f" AND {seek}"
@@ -246,7 +282,10 @@ def _page_part(
         kind=kind.search_kind, number=number, key=key, draft="t.draft" if kind is PRS else "NULL"
     )
     order = f"t.{key} {direction}, t.repo_id {direction}, t.{number} {direction}"
-    return f"SELECT {columns} FROM {kind.table} AS t WHERE {where} ORDER BY {order} LIMIT ?", [
+    table = f"{kind.table} AS t"
+    if _walks_unassigned(f, drive):  # never the sort's index, testing each row's last column
+        table += f" INDEXED BY {kind.table}_work_unassigned"
+    return f"SELECT {columns} FROM {table} WHERE {where} ORDER BY {order} LIMIT ?", [
         *values,
         limit,
     ]
@@ -269,7 +308,12 @@ def _seek(kind: Kind, f: WorkFilter, after: Position) -> tuple[str, list[Any]]:
 
 
 def _where(
-    kind: Kind, f: WorkFilter, state: str, drive: str | None, from_side: bool = False
+    kind: Kind,
+    f: WorkFilter,
+    state: str,
+    drive: str | None,
+    from_side: bool = False,
+    page: bool = False,
 ) -> tuple[str, list[Any]]:
     """The filter's conditions on one item table (aliased `t`).
 
@@ -278,8 +322,9 @@ def _where(
     liveness, so the item's own row is read only for what else the filter asks); the
     others are tests of each row (an EXISTS on a primary key, a rowid in the text's hits).
     `from_side`: `t` is the driving filter's side rows (repo_id, number) themselves.
+    `page`: the conditions of a page's part (`_page_part`), not of a count.
     """
-    number, name = kind.number, kind.search_kind
+    number = kind.number
     where, values = ["1"], []
     if drive in ("label", "assignee") and not from_side:
         rows, row_values = _side_rows(kind, f, state, drive)
@@ -299,8 +344,7 @@ def _where(
         where.append(_has("item_assignees", "login", kind))
         values.append(f.assignee)
     if f.no_assignee:
-        where.append(f"NOT EXISTS (SELECT 1 FROM item_assignees AS a WHERE a.repo_id = t.repo_id"
-                     f" AND a.kind = '{name}' AND a.number = t.{number})")  # fmt: skip
+        where.append(_unassigned(kind, f, drive, from_side, page))
     if f.author is not None:
         where.append("t.user_login = ?")
         values.append(f.author)
@@ -313,8 +357,31 @@ def _where(
         # The search's own index and query (one text path for search and this view), read
         # as rowids only: each hit's stored columns cost 20x more to read.
         where.append(_text_hits(kind, drive == "text"))
-        values.append(fts_query(f.text))
+        values.append(_text_match(kind, f, state))
     return " AND ".join(where), values
+
+
+def _walks_unassigned(f: WorkFilter, drive: str | None) -> bool:
+    """Whether a page walks the unassigned items' own index (migration 0017): no assignee,
+    no gone items, sorted by update, and no filter with few matches to start from."""
+    return f.no_assignee and not f.include_gone and f.sort == "updated" and drive is None
+
+
+def _unassigned(kind: Kind, f: WorkFilter, drive: str | None, from_side: bool, page: bool) -> str:
+    """No assignee: `assignees_json = '[]'`, the column 0014's triggers make the assignees'
+    side rows from. Read from an index, never from the row (it ends the row, past the
+    payload): the walk's own index, or for side rows counted a probe of the small one;
+    otherwise (gone items asked, another sort, rows read anyway) no `item_assignees` row."""
+    number = kind.number
+    if page and _walks_unassigned(f, drive):
+        return "t.assignees_json = '[]'"
+    if from_side and not f.include_gone:
+        return (f"EXISTS (SELECT 1 FROM {kind.table} AS u INDEXED BY"
+                f" {kind.table}_work_unassigned_item WHERE u.repo_id = t.repo_id"
+                f" AND u.{number} = t.{number} AND u.gone IS NULL"
+                " AND u.assignees_json = '[]')")  # fmt: skip
+    return (f"NOT EXISTS (SELECT 1 FROM item_assignees AS a WHERE a.repo_id = t.repo_id"
+            f" AND a.kind = '{kind.search_kind}' AND a.number = t.{number})")  # fmt: skip
 
 
 def _states(state: str) -> str:
@@ -332,6 +399,12 @@ def _has(table: str, column: str, kind: Kind) -> str:
             f" AND x.{column} = ?)")  # fmt: skip
 
 
+def _text_match(kind: Kind, f: WorkFilter, state: str) -> str:
+    """The text as an FTS5 expression whose hits are this kind's items in `state`, not gone
+    unless asked: the index leaves out the others, so none of their rows is read."""
+    return fts_match(f.text, (kind,), _STATE_NAMES[state], f.include_gone)
+
+
 def _text_hits(kind: Kind, drive: bool) -> str:
     """The text's hits, as `store.search_rowid` lays rowids out (slot << 32 | number << 1 |
     is_pr; tests/test_work_items.py holds the two together). Driving: the hits decoded to
@@ -341,7 +414,7 @@ def _text_hits(kind: Kind, drive: bool) -> str:
         return (f"(t.repo_id, t.{kind.number}) IN (SELECT r.repo_id,"
                 f" (s.rowid >> 1) & {_NUMBER_MASK} FROM cache_search AS s"
                 " JOIN cache_search_repos AS r ON r.slot = s.rowid >> 32"
-                f" WHERE cache_search MATCH ? AND s.rowid & 1 = {is_pr})")  # fmt: skip
+                " WHERE cache_search MATCH ?)")  # fmt: skip
     slot = "(SELECT slot FROM cache_search_repos WHERE repo_id = t.repo_id)"
     return (f"(({slot} << 32) | (t.{kind.number} << 1) | {is_pr})"
             " IN (SELECT rowid FROM cache_search WHERE cache_search MATCH ?)")  # fmt: skip

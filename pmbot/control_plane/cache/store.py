@@ -23,6 +23,12 @@ Policies:
   number given to each repo on its first cached item (`cache_search_repos`),
   not the repo id: any repo id SQLite holds works, and the rowid stays below
   2**63 for 2**31 repos and GitHub's 32-bit issue numbers.
+- Each search row's `facet` holds one token naming its item's kind, state and
+  whether it is gone (`search_facet`), so a text filter on those is answered
+  by the index alone (migration 0016). Every write that changes one of the
+  three rewrites it: an upsert replaces the row, `mark_gone` sets the token.
+  A search row never outlives its item: `purge` deletes a repo's search rows
+  before its items.
 - A PR's /pulls details (draft, merged_at, head/base ref, the /pulls payload)
   are fresh when `details_updated_at >= updated_at`; an issues-stream update
   makes them stale until the next /pulls pass.
@@ -67,23 +73,32 @@ def search_rowid(slot: int, kind: Kind, number: int) -> int:
     return (slot << SLOT_SHIFT) | (number << 1) | (kind is PRS)
 
 
+def search_facet(kind: Kind, state: str, gone: str | None) -> str:
+    """The facet token of an item's search row: `issueopen`, `prclosed`, `issueopengone`...
+    (`browse.fts_match` asks for them by the same names)."""
+    return f"{kind.search_kind}{state}{'gone' if gone else ''}"
+
+
 def search_rowids(conn: sqlite3.Connection, repo_id: int) -> list[int]:
     """The first and last rowid of one repo's search rows (an empty range if it has none)."""
+    slot = _known_slot(conn, repo_id)
+    if slot is None:
+        return [1, 0]
+    return [slot << SLOT_SHIFT, ((slot + 1) << SLOT_SHIFT) - 1]
+
+
+def _known_slot(conn: sqlite3.Connection, repo_id: int) -> int | None:
     row = conn.execute(
         "SELECT slot FROM cache_search_repos WHERE repo_id = ?", (repo_id,)
     ).fetchone()
-    if row is None:
-        return [1, 0]
-    return [row[0] << SLOT_SHIFT, ((row[0] + 1) << SLOT_SHIFT) - 1]
+    return None if row is None else row[0]
 
 
 def _search_slot(conn: sqlite3.Connection, repo_id: int) -> int:
     """The repo's slot, given on first use (caller's transaction)."""
-    row = conn.execute(
-        "SELECT slot FROM cache_search_repos WHERE repo_id = ?", (repo_id,)
-    ).fetchone()
-    if row is not None:
-        return row[0]
+    slot = _known_slot(conn, repo_id)
+    if slot is not None:
+        return slot
     return conn.execute(
         "INSERT INTO cache_search_repos (repo_id, slot)"
         " SELECT ?, coalesce(max(slot), 0) + 1 FROM cache_search_repos RETURNING slot",
@@ -247,10 +262,18 @@ def _replace_search_rows(
     if stale:
         conn.executemany("DELETE FROM cache_search WHERE rowid = ?", stale)
     conn.executemany(
-        "INSERT INTO cache_search (rowid, title, body, repo_id, kind, number)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO cache_search (rowid, title, body, facet, repo_id, kind, number)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
-            (search_rowid(slot, kind, n), cols[1], body, repo_id, kind.search_kind, n)
+            (
+                search_rowid(slot, kind, n),
+                cols[1],
+                body,
+                search_facet(kind, cols[0], None),
+                repo_id,
+                kind.search_kind,
+                n,
+            )
             for n, _, cols, body, _ in changed
         ],
     )
@@ -462,12 +485,22 @@ def mark_gone(
             f" WHERE repo_id = ? AND {kind.number} = ?",
             (gone, moved_to, repo_id, number),
         )
+        _set_search_facet(conn, repo_id, kind, number, search_facet(kind, row[0], gone))
         write.add(kind.count_key(row[0]), -1)
         marked[kind].append(number)
     for kind, numbers in marked.items():
         if numbers:
             _refresh_work_rows(conn, repo_id, kind, numbers)
     return write.delta
+
+
+def _set_search_facet(
+    conn: sqlite3.Connection, repo_id: int, kind: Kind, number: int, facet: str
+) -> None:
+    slot = _known_slot(conn, repo_id)
+    if slot is not None:
+        rowid = search_rowid(slot, kind, number)
+        conn.execute("UPDATE cache_search SET facet = ? WHERE rowid = ?", (facet, rowid))
 
 
 # -- conditional-request validators ----------------------------------------------------------
@@ -598,6 +631,15 @@ def _purge_batch(conn: sqlite3.Connection, repo_id: int, limit: int) -> int:
     """Delete up to `limit` rows of one queued repo; 0 once none is left (unqueued)."""
     if not purging(conn, repo_id):
         return 0
+    # Search rows first: a search row whose item is gone would be counted by the Work
+    # view's text counts, which read the index alone (see `search_facet`).
+    count = conn.execute(
+        "DELETE FROM cache_search WHERE rowid IN"
+        " (SELECT rowid FROM cache_search WHERE rowid BETWEEN ? AND ? LIMIT ?)",
+        (*search_rowids(conn, repo_id), limit),
+    ).rowcount
+    if count:
+        return count
     for table in (ISSUES.table, PRS.table):
         count = conn.execute(
             f"DELETE FROM {table} WHERE rowid IN"
@@ -606,13 +648,6 @@ def _purge_batch(conn: sqlite3.Connection, repo_id: int, limit: int) -> int:
         ).rowcount
         if count:
             return count
-    count = conn.execute(
-        "DELETE FROM cache_search WHERE rowid IN"
-        " (SELECT rowid FROM cache_search WHERE rowid BETWEEN ? AND ? LIMIT ?)",
-        (*search_rowids(conn, repo_id), limit),
-    ).rowcount
-    if count:
-        return count
     conn.execute("DELETE FROM cache_search_repos WHERE repo_id = ?", (repo_id,))
     conn.execute("DELETE FROM cache_purge WHERE repo_id = ? AND removed_by IS NULL", (repo_id,))
     return 0

@@ -131,14 +131,16 @@ def open_checked(db_path: Path) -> sqlite3.Connection:
 
 
 def open_database(db_path: Path) -> sqlite3.Connection:
-    """`open_checked`, then apply pending migrations."""
+    """`open_checked`, then apply pending migrations, and give back the pages they freed
+    (a migration that rebuilds a table, as 0016 does the search index, frees the old one)."""
     from pmbot.control_plane.db import health
     from pmbot.control_plane.db.migrate import migrate
 
     conn = open_checked(db_path)
     try:
         with health.storage_errors(db_path):
-            migrate(conn)
+            if migrate(conn):
+                space.give_back(conn)
     except BaseException:
         conn.close()
         raise
