@@ -7,7 +7,7 @@
 
 Conditions: 100,000 cached items over 20 repos (bench/gen_api_db.py's items, with
 assignees and authors varied: 40% unassigned), written through the real write side,
-so the Work view's triggers filled their side tables. A writer process commits a
+so the write side filled the Work view's side tables. A writer process commits a
 100-item page with its audit event every 0.2 s (items updated "now"), as the worker
 would, for the whole run. Measured: the service functions in-process
 (`items.list_items` for a 50-item page, `items.count_items` for the counts per repo),

@@ -186,7 +186,18 @@ def test_the_write_side_refreshes_side_rows_after_the_triggers_went(tmp_path):
     conn = database_before(tmp_path, "0015")
     ensure_default_workspace(conn)
     repo_id = add_repo(conn, "octo/old").repo_id
-    put(conn, repo_id, item(1, labels=["bug"], assignees=["ann"]), item(2, kind="pr"))
+    # Rows as the code before wrote them; its triggers made their side rows.
+    for table, column, number, labels, assignees in (
+        ("github_issues", "issue_number", 1, '["bug"]', '["ann"]'),
+        ("github_pull_requests", "pr_number", 2, "[]", "[]"),
+    ):
+        conn.execute(
+            f"INSERT INTO {table} (repo_id, {column}, state, title, labels_json, assignees_json,"
+            " created_at, updated_at, html_url, payload_json) VALUES (?, ?, 'open', 't', ?, ?,"
+            " '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z', 'u', '{}')",
+            (repo_id, number, labels, assignees),
+        )
+    assert len(stored_side_rows(conn)[2]) == 2
     migrate(conn)
     triggers = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert not {t for t in triggers if t.endswith(("_work_insert", "_work_update"))}

@@ -83,13 +83,7 @@ def test_the_migration_indexes_items_cached_before_it(tmp_path):
     conn = database_before(tmp_path, "0017")
     ensure_default_workspace(conn)
     repo_id = add_repo(conn, "octo/old").repo_id
-    for number, assignees in ((1, '["ann"]'), (2, "[]"), (3, "[]")):
-        conn.execute(
-            "INSERT INTO github_issues (repo_id, issue_number, state, title, created_at,"
-            " updated_at, html_url, payload_json, assignees_json) VALUES (?, ?, 'open', 't',"
-            " '2026-01-01T00:00:00Z', ?, 'u', '{}', ?)",
-            (repo_id, number, f"2026-01-0{number}T00:00:00Z", assignees),
-        )
+    put(conn, repo_id, item(1, assignees=["ann"]), item(2), item(3))  # the write side before
     assert migrate(conn)[0].path.name == "0017_work_unassigned.sql"
     f = work.WorkFilter(no_assignee=True)
     assert [i["number"] for i in work.list_items(conn, f, WS).items] == [3, 2]

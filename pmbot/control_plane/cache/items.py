@@ -368,7 +368,7 @@ def _walks_unassigned(f: WorkFilter, drive: str | None) -> bool:
 
 
 def _unassigned(kind: Kind, f: WorkFilter, drive: str | None, from_side: bool, page: bool) -> str:
-    """No assignee: `assignees_json = '[]'`, the column 0014's triggers make the assignees'
+    """No assignee: `assignees_json = '[]'`, the column the write side makes the assignees'
     side rows from. Read from an index, never from the row (it ends the row, past the
     payload): the walk's own index, or for side rows counted a probe of the small one;
     otherwise (gone items asked, another sort, rows read anyway) no `item_assignees` row."""
