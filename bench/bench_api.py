@@ -231,10 +231,10 @@ def report_search(db_path: Path, baseline: str | None, baseline_db: Path | None 
         print(f"{name:<40} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
 
 
-def _start_writer(code: Path, data_dir: Path, log) -> subprocess.Popen:
+def start_writer(code: Path, data_dir: Path, log, script: str = "bench_api.py") -> subprocess.Popen:
+    """`code`'s bench `script` as the writer process (`--writer`) on `data_dir`."""
     return subprocess.Popen(
-        [sys.executable, str(code / "bench" / "bench_api.py"), "--writer", "--data-dir",
-         str(data_dir)],
+        [sys.executable, str(code / "bench" / script), "--writer", "--data-dir", str(data_dir)],
         cwd=code, stderr=log,
     )  # fmt: skip
 
@@ -261,7 +261,7 @@ def main() -> None:
     writers = {args.data_dir: ROOT}
     if args.baseline and args.baseline_data_dir:
         writers[args.baseline_data_dir] = Path(args.baseline).resolve()
-    running = [_start_writer(code, data_dir, writer_log) for data_dir, code in writers.items()]
+    running = [start_writer(code, data_dir, writer_log) for data_dir, code in writers.items()]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(WRK_SCRIPT)
     try:

@@ -40,7 +40,7 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_api import SEARCHES, WRK_SCRIPT, free_port, wait_ready, wrk  # noqa: E402
+from bench.bench_api import SEARCHES, WRK_SCRIPT, free_port, start_writer, wait_ready, wrk  # noqa: E402
 from bench.gen_api_db import BATCH, ITEMS_PER_REPO, LABELS, REPOS, load_template, make_item  # noqa: E402
 
 TARGET_P99_MS = 20.0
@@ -255,14 +255,6 @@ def report_size(db_path: Path) -> None:
           f" {work / 1e6:.1f} MB = {work / payload:.3f}x")  # fmt: skip
 
 
-def _start_writer(code: Path, data_dir: Path, log) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, str(code / "bench" / "bench_items.py"), "--writer", "--data-dir",
-         str(data_dir)],
-        cwd=code, stderr=log,
-    )  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/pmbot-bench-items/data"))
@@ -293,7 +285,10 @@ def main() -> None:
     runs = {args.data_dir: ROOT}
     if baseline is not None:
         runs.setdefault(baseline[1].parent.parent, baseline[0])
-    writers = [_start_writer(code, data_dir, writer_log) for data_dir, code in runs.items()]
+    writers = [
+        start_writer(code, data_dir, writer_log, "bench_items.py")
+        for data_dir, code in runs.items()
+    ]
     try:
         time.sleep(1)
         bench_in_process(db_path, baseline)
