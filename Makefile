@@ -45,8 +45,16 @@ fmt: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# bench_sync times the import of this code and of BENCH_BASELINE (the commit before issue
+# 15, checked out beside it) in the same run, so the ratio holds whatever the machine's speed.
+BENCH_BASELINE ?= d0a56bc
+BASELINE_DIR := /tmp/pmbot-bench-baseline-$(BENCH_BASELINE)
+
 bench: install system-deps
-	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@[ -d $(BASELINE_DIR) ] || git worktree add --detach $(BASELINE_DIR) $(BENCH_BASELINE) >/dev/null
+	@for script in bench/bench_*.py; do echo "== $$script"; \
+	  case $$script in bench/bench_sync.py) args="--baseline $(BASELINE_DIR)";; *) args="";; esac; \
+	  $(BIN)/python $$script $$args || exit 1; done
 
 demo: install
 	$(BIN)/python -m tests.fake_github.demo
