@@ -338,7 +338,10 @@ def parse_json_texts(text: str) -> tuple[Any, list[str] | None]:
 
     One parse gives both (the C scanner, element by element), so the cache stores
     an item's payload as GitHub wrote it instead of serialising the parsed item
-    again or asking SQLite to cut it from the page. Raises ValueError as
+    again or asking SQLite to cut it from the page. GitHub sends compact JSON (in
+    the recorded traffic of @octokit/fixtures, each Content-Length is the compact
+    serialisation's), so the texts carry no whitespace to strip; a sender that
+    indents still gets valid payloads, only larger. Raises ValueError as
     `json.loads` does for anything that is not exactly one JSON document.
     """
     at = _BLANK.match(text).end()
