@@ -104,6 +104,11 @@ def test_a_pulls_payload_and_a_plain_delete_keep_the_side_rows(conn, repos):
     cache.apply_pull_details(conn, one, [{**pull, "updated_at": "2026-02-01T00:00:00Z"}])
     assert [r[3] for r in side_rows(conn, "item_assignees", "login")] == ["cy"]
     assert conn.execute("SELECT version FROM item_versions").fetchone()[0] > before
+    # A /pulls page that lists the PR twice (GitHub's pages can overlap) is written once.
+    twice = {**pull, "updated_at": "2026-03-01T00:00:00Z", "draft": False}
+    with transaction(conn):
+        assert cache.apply_pull_details(conn, one, [twice, twice]) == 2
+    assert stored_side_rows(conn) == derived_side_rows(conn)
     conn.execute("DELETE FROM github_pull_requests WHERE pr_number = 3")
     for table, column in (("item_labels", "label"), ("item_assignees", "login"),
                           ("item_versions", "version")):  # fmt: skip

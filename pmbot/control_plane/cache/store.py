@@ -325,7 +325,8 @@ def _refresh_work_rows(
     """Derive the Work view's side rows of these items again from their rows, and give each
     a new version (caller's transaction, after the items' write): six statements a page.
     Row triggers did this before (migration 0015 says why they went)."""
-    values = {"repo": repo_id, "kind": kind.search_kind, "numbers": dumps(numbers)}
+    # A number twice (a /pulls page may list a PR twice) would give it two versions.
+    values = {"repo": repo_id, "kind": kind.search_kind, "numbers": dumps(sorted(set(numbers)))}
     for sql in _WORK_STATEMENTS[kind]:
         conn.execute(sql, values)
 
