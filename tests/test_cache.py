@@ -109,12 +109,15 @@ def _cached(conn, repo_id: int) -> list[tuple]:
             values.pop("repo_id")
             values["payload_json"] = json.loads(values["payload_json"])
             rows.append(tuple(values.items()))
-    lo, hi = store.search_rowids(conn, repo_id)
-    search = conn.execute(
-        "SELECT rowid - ?, title, body, kind, number FROM cache_search"
-        " WHERE rowid BETWEEN ? AND ? ORDER BY rowid",
-        (lo, lo, hi),
-    )
+    search = [
+        row
+        for lo, hi in store.repo_search_ranges(conn, repo_id, store.ALL_GROUPS)
+        for row in conn.execute(
+            f"SELECT rowid >> {store.GROUP_SHIFT}, title, body, kind, number FROM cache_search"
+            " WHERE rowid BETWEEN ? AND ? ORDER BY rowid",
+            (lo, hi),
+        )
+    ]
     return rows + [tuple(r) for r in search]
 
 

@@ -245,8 +245,12 @@ def test_the_text_filter_finds_an_item_at_the_search_rowid_the_write_side_gave_i
     one, two = repos
     put(conn, two, item(7, kind="pr", title="Sprocket jam"))
     put(conn, one, item(7, title="Sprocket jam too"))
+    put(conn, two, item(8, kind="pr", title="Sprocket shut", state="closed"))
+    put(conn, one, item(9, title="Sprocket lost", state="closed"))
+    with transaction(conn):
+        cache.mark_gone(conn, one, [(ISSUES, 9, "deleted", None)])
     slot = conn.execute("SELECT slot FROM cache_search_repos WHERE repo_id = ?", (two,))
-    rowid = cache.search_rowid(slot.fetchone()[0], PRS, 7)
+    rowid = cache.search_rowid(slot.fetchone()[0], cache.search_group(PRS, "open", None), 7)
     assert conn.execute("SELECT title FROM cache_search WHERE rowid = ?", (rowid,)).fetchone()[0]
     page = work.list_items(conn, work.WorkFilter(text="sprocket"), WS)
     assert [(i["repo_id"], i["kind"]) for i in page.items] == [(two, "pr"), (one, "issue")]
@@ -254,6 +258,11 @@ def test_the_text_filter_finds_an_item_at_the_search_rowid_the_write_side_gave_i
         work.list_items(conn, work.WorkFilter(text="jam", kind="issue"), WS).items[0]["repo_id"]
         == one
     )
+    everything = work.WorkFilter(text="sprocket", state="all", include_gone=True, sort="created")
+    found = {(i["repo_id"], i["number"]) for i in work.list_items(conn, everything, WS).items}
+    assert found == {(two, 7), (two, 8), (one, 7), (one, 9)}
+    closed = work.WorkFilter(text="sprocket", state="closed", sort="created")
+    assert [i["number"] for i in work.list_items(conn, closed, WS).items] == [8]
 
 
 @pytest.fixture

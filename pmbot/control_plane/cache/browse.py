@@ -15,10 +15,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pmbot.control_plane.cache.store import MAX_NUMBER, SLOT_SHIFT, search_facet, search_rowids
+from pmbot.control_plane.cache.store import (
+    GROUP_SHIFT,
+    LIVE_GROUPS,
+    MAX_NUMBER,
+    MAX_SLOT,
+    SLOT_SHIFT,
+    repo_search_ranges,
+    search_groups,
+    search_ranges,
+)
 from pmbot.shared.errors import NotFoundError, ServiceError
 from pmbot.shared.kind import ISSUES, PRS, Kind
 
@@ -173,12 +183,10 @@ def _filters(
         where.append("EXISTS (SELECT 1 FROM json_each(labels_json) WHERE value = ?)")
         values.append(query.label)
     if query.text is not None:
-        where.append(
-            f"{kind.number} IN (SELECT number FROM cache_search WHERE cache_search MATCH ?"
-            " AND rowid BETWEEN ? AND ?)"
-        )
-        match = fts_match(query.text, (kind,), (state,), query.include_gone)
-        values += [match, *search_rowids(conn, repo_id)]
+        groups = search_groups((kind,), (state,), query.include_gone)
+        hits, hit_values = text_hits(query.text, repo_search_ranges(conn, repo_id, groups))
+        where.append(f"{kind.number} IN (SELECT rowid & {MAX_NUMBER} FROM ({hits}))")
+        values += hit_values
     if query.after is not None and key == kind.number:
         where.append(f"{kind.number} < ?")
         values.append(query.after[0])
@@ -225,22 +233,15 @@ def fts_query(text: str) -> str:
     return " ".join('"' + word.replace('"', '""') + '"' for word in words)
 
 
-def fts_match(
-    text: str,
-    kinds: tuple[Kind, ...] = (ISSUES, PRS),
-    states: tuple[str, ...] = ("open", "closed"),
-    include_gone: bool = False,
-) -> str:
-    """User text in titles and bodies (`fts_query`), of items of these kinds and states,
-    not gone unless asked: one FTS5 expression, answered by the index alone (each search
-    row's facet token, `store.search_facet`, names its item's kind, state and liveness)."""
-    return f"{{title body}} : ({fts_query(text)}) AND {_facets(kinds, states, include_gone)}"
-
-
-def _facets(kinds: tuple[Kind, ...], states: tuple[str, ...], include_gone: bool) -> str:
-    gone = (None, "gone") if include_gone else (None,)
-    tokens = [search_facet(k, s, g) for k in kinds for s in states for g in gone]
-    return f"{{facet}} : ({' OR '.join(tokens)})"
+def text_hits(text: str, ranges: Iterable[tuple[int, int]]) -> tuple[str, list[Any]]:
+    """SQL of the rowids of the search rows in these rowid ranges (`store.search_ranges`:
+    the groups of the kinds, states and liveness asked) whose title or body hold every word
+    of `text`, and its parameters. FTS5 seeks each word's doclist to a range and reads only
+    that part, so the hits are exactly the items asked, found by the index alone."""
+    ranges, words = list(ranges), fts_query(text)
+    part = "SELECT rowid FROM cache_search WHERE cache_search MATCH ? AND rowid BETWEEN ? AND ?"
+    sql = " UNION ALL ".join([part] * len(ranges)) or "SELECT NULL WHERE 0"
+    return sql, [v for lo, hi in ranges for v in (words, lo, hi)]
 
 
 @dataclass(frozen=True)
@@ -257,20 +258,21 @@ class SearchQuery:
 SEARCH_COUNT_CAP = 1000
 
 # The search row's repo, kind and number come from its rowid (`store.search_rowid`), and
-# whether its item is gone and its state from its facet token (`fts_match`), so filtering
+# its item's kind, state and liveness from the rowid range it is in, so filtering
 # thousands of matches reads neither the FTS table's stored columns nor the items: only
 # the page's rows are joined to their items.
-_NUMBER = f"((s.rowid >> 1) & {MAX_NUMBER})"
+_NUMBER = f"(s.rowid & {MAX_NUMBER})"
+_IS_PR = f"(s.rowid & {1 << GROUP_SHIFT})"  # the group's low bit
 _SEARCH_FROM = (
     " FROM cache_search AS s"
-    f" JOIN cache_search_repos AS c ON c.slot = s.rowid >> {SLOT_SHIFT}"
+    f" JOIN cache_search_repos AS c ON c.slot = (s.rowid >> {SLOT_SHIFT}) & {MAX_SLOT}"
     " JOIN repos AS r ON r.repo_id = c.repo_id AND r.workspace_id = ?"
 )
 _ITEMS_JOIN = (
     " LEFT JOIN github_issues AS i"
-    f"  ON s.rowid & 1 = 0 AND i.repo_id = c.repo_id AND i.issue_number = {_NUMBER}"
+    f"  ON {_IS_PR} = 0 AND i.repo_id = c.repo_id AND i.issue_number = {_NUMBER}"
     " LEFT JOIN github_pull_requests AS p"
-    f"  ON s.rowid & 1 = 1 AND p.repo_id = c.repo_id AND p.pr_number = {_NUMBER}"
+    f"  ON {_IS_PR} != 0 AND p.repo_id = c.repo_id AND p.pr_number = {_NUMBER}"
 )
 
 
@@ -278,61 +280,80 @@ def search(conn: sqlite3.Connection, query: SearchQuery, workspace_id: int) -> l
     """Cached issues and PRs whose title or body match, best first, from `query.offset` on.
 
     Best first: items with every word in the title, then the others, each group by
-    FTS5's rank (bm25, the facet column weighted 0). Ranking costs a few microseconds a
-    match, so a common word's thousands of body matches are ranked only when a page
-    reaches past the title matches (each group is one `ORDER BY rank LIMIT` query that
-    FTS5 sorts itself; the items and the snippet are read for the page's rows only)."""
-    words, facets = fts_query(query.text), _search_facets(query)
-    # A state is asked of the index (fewer rows ranked); gone items are left out of a
-    # ranked page by its rows' items (`_ranked`): their few facet phrases would cost
-    # each ranked query more than that (bm25 looks up every phrase of the expression).
-    ranked = facets if query.state is not None else ""
+    FTS5's rank (bm25). Ranking costs a few microseconds a match, so a common word's
+    thousands of body matches are ranked only when a page reaches past the title matches
+    (each group is one `ORDER BY rank LIMIT` query that FTS5 sorts itself; the items and
+    the snippet are read for the page's rows only). Gone items, and the other state if
+    one is asked, are rowid ranges left out (`_search_ranges`)."""
+    words, ranges = fts_query(query.text), _search_ranges(conn, query)
     in_title = f"{{title}} : ({words})"
-    rows = _ranked(conn, query, workspace_id, f"{in_title} {ranked}", query.limit, query.offset)
+    rows = _ranked(conn, workspace_id, in_title, ranges, query.limit, query.offset)
     if len(rows) < query.limit:
         # Title matches end before this page does: how many there are, then the rest.
-        titled = (
-            query.offset + len(rows) if rows
-            else _count(conn, query, workspace_id, f"{in_title} {facets}")
-        )  # fmt: skip
-        rest = f"({{title body}} : ({words}) NOT {in_title}) {ranked}"
+        titled = query.offset + len(rows) if rows else _count(conn, workspace_id, in_title, ranges)
+        rest = f"({words}) NOT {in_title}"
         offset = max(0, query.offset - titled)
-        rows += _ranked(conn, query, workspace_id, rest, query.limit - len(rows), offset)
+        rows += _ranked(conn, workspace_id, rest, ranges, query.limit - len(rows), offset)
     return [_search_result(row) for row in rows]
 
 
-def _search_facets(query: SearchQuery) -> str:
-    """The search's items, as what follows its text in an FTS5 expression: of the state
-    asked, or else not gone. (`AND` every live token would merge all rows' facets: gone
-    ones are few, so leaving them out costs next to nothing.)"""
-    kinds = (ISSUES, PRS)
-    if query.state is not None:
-        return f"AND {_facets(kinds, (query.state,), False)}"
-    tokens = [search_facet(k, s, "gone") for k in kinds for s in ("open", "closed")]
-    return f"NOT {{facet}} : ({' OR '.join(tokens)})"
+def _search_ranges(conn: sqlite3.Connection, query: SearchQuery) -> list[tuple[int, int]]:
+    """The search's rowid ranges: its state's groups (else every live one), of its repo
+    (one range a group) or of all repos (neighbouring groups: one range)."""
+    groups = LIVE_GROUPS if query.state is None else search_groups(_KINDS, (query.state,))
+    if query.repo_id is not None:
+        return repo_search_ranges(conn, query.repo_id, groups)
+    return search_ranges(groups)
+
+
+_KINDS = (ISSUES, PRS)
 
 
 def _ranked(
     conn: sqlite3.Connection,
-    query: SearchQuery,
     workspace_id: int,
     match: str,
+    ranges: list[tuple[int, int]],
     limit: int,
     offset: int,
 ) -> list[tuple]:
-    where, params = _search_where(conn, query, workspace_id, match)
+    """One page of the matches in these ranges, best first. One range: a single FTS5 query
+    ranks, pages and snips. Several (one repo's groups): each range's best `offset + limit`
+    rowids first, merged into the page; then the page's rows are read by rowid."""
+    if not ranges:
+        return []
+    where, params = _search_where(workspace_id, match)
+    if len(ranges) == 1:
+        where += " AND s.rowid BETWEEN ? AND ?"
+        page, params = " LIMIT ? OFFSET ?", [*params, *ranges[0], limit, offset]
+    else:
+        rowids = _page_rowids(conn, match, ranges, limit, offset)
+        where += f" AND s.rowid IN ({','.join('?' * len(rowids))})"
+        page, params = "", [*params, *rowids]
     sql = (
-        f"SELECT c.repo_id, r.full_name, CASE s.rowid & 1 WHEN 1 THEN '{PRS.search_kind}'"
+        f"SELECT c.repo_id, r.full_name, CASE WHEN {_IS_PR} THEN '{PRS.search_kind}'"
         f" ELSE '{ISSUES.search_kind}' END, {_NUMBER}, coalesce(i.title, p.title),"
         " coalesce(i.state, p.state), coalesce(i.updated_at, p.updated_at),"
         " coalesce(i.html_url, p.html_url), snippet(cache_search, -1, ?, ?, '…', ?)"
-        f"{_SEARCH_FROM}{_ITEMS_JOIN} WHERE {where} AND coalesce(i.gone, p.gone) IS NULL"
-        " ORDER BY s.rank LIMIT ? OFFSET ?"
+        f"{_SEARCH_FROM}{_ITEMS_JOIN} WHERE {where} ORDER BY s.rank{page}"
     )  # fmt: skip
     cursor = conn.cursor()
     cursor.row_factory = None
     snippet = [_HIT_START, _HIT_END, SNIPPET_TOKENS]
-    return cursor.execute(sql, [*snippet, *params, limit, offset]).fetchall()
+    return cursor.execute(sql, [*snippet, *params]).fetchall()
+
+
+def _page_rowids(
+    conn: sqlite3.Connection, match: str, ranges: list[tuple[int, int]], limit: int, offset: int
+) -> list[int]:
+    part = (
+        "SELECT * FROM (SELECT rowid, rank FROM cache_search WHERE cache_search MATCH ?"
+        " AND rowid BETWEEN ? AND ? ORDER BY rank LIMIT ?)"
+    )
+    sql = f"SELECT rowid FROM ({' UNION ALL '.join([part] * len(ranges))})"
+    params = [v for lo, hi in ranges for v in (match, lo, hi, offset + limit)]
+    rows = conn.execute(f"{sql} ORDER BY rank LIMIT ? OFFSET ?", [*params, limit, offset])
+    return [row[0] for row in rows]
 
 
 def count_matches(
@@ -340,35 +361,31 @@ def count_matches(
 ) -> tuple[int, bool]:
     """How many results the search has in all: `(count, False)`, or `(SEARCH_COUNT_CAP,
     True)` when there are more."""
-    match = f"{{title body}} : ({fts_query(query.text)}) {_search_facets(query)}"
-    found = _count(conn, query, workspace_id, match, SEARCH_COUNT_CAP + 1)
+    ranges = _search_ranges(conn, query)
+    found = _count(conn, workspace_id, fts_query(query.text), ranges, SEARCH_COUNT_CAP + 1)
     return (SEARCH_COUNT_CAP, True) if found > SEARCH_COUNT_CAP else (found, False)
 
 
 def _count(
     conn: sqlite3.Connection,
-    query: SearchQuery,
     workspace_id: int,
     match: str,
+    ranges: list[tuple[int, int]],
     cap: int = -1,
 ) -> int:
-    """The results of an FTS5 expression, up to `cap` (-1: all)."""
-    where, params = _search_where(conn, query, workspace_id, match)
-    sql = f"SELECT count(*) FROM (SELECT 1{_SEARCH_FROM} WHERE {where} LIMIT ?)"
-    return conn.execute(sql, [*params, cap]).fetchone()[0]  # fmt: skip
+    """The matches of an FTS5 expression in these ranges, up to `cap` (-1: all)."""
+    where, params = _search_where(workspace_id, match)
+    part = f"SELECT 1{_SEARCH_FROM} WHERE {where} AND s.rowid BETWEEN ? AND ?"
+    sql = " UNION ALL ".join([part] * len(ranges)) or "SELECT 1 WHERE 0"
+    values = [v for lo, hi in ranges for v in (*params, lo, hi)]
+    return conn.execute(f"SELECT count(*) FROM ({sql} LIMIT ?)", [*values, cap]).fetchone()[0]
 
 
-def _search_where(
-    conn: sqlite3.Connection, query: SearchQuery, workspace_id: int, match: str
-) -> tuple[str, list[Any]]:
-    """The search's filter, shared by the pages and the counts: the FTS5 expression (text,
-    state, not gone), the workspace's repos not being deleted, the repo asked."""
-    where = ["cache_search MATCH ?", _NOT_PURGED.format("c.repo_id")]
-    params: list[Any] = [workspace_id, match]
-    if query.repo_id is not None:
-        where.append("s.rowid BETWEEN ? AND ?")
-        params += search_rowids(conn, query.repo_id)
-    return " AND ".join(where), params
+def _search_where(workspace_id: int, match: str) -> tuple[str, list[Any]]:
+    """The search's filter, shared by the pages and the counts: the FTS5 expression and the
+    workspace's repos not being deleted (the caller adds the rowid ranges)."""
+    where = f"cache_search MATCH ? AND {_NOT_PURGED.format('c.repo_id')}"
+    return where, [workspace_id, match]
 
 
 def _search_result(row: tuple) -> dict[str, Any]:

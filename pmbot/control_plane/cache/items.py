@@ -5,8 +5,8 @@ Reads the Work view's side tables (`item_labels`, `item_assignees`,
 in step with every item it writes, a page at a time (migration 0015). No GitHub request,
 no JSON scanned per row: labels and assignees are looked up in their tables,
 text goes through the same full-text index and query as search
-(`browse.fts_match`), whose hits are already narrowed to the kind, state and
-liveness asked (each search row's facet token). A page walks its sort's partial
+(`browse.text_hits`), whose hits are already narrowed to the kind, state and
+liveness asked (rowid ranges of the index, `store.search_group`). A page walks its sort's partial
 index (rows not gone), testing each row, unless a filter with few matches (a
 label, the assignee, the text: at most DRIVE_BELOW) is the cheaper place to
 start; counts start from a label or the assignee, whose side rows carry the
@@ -32,7 +32,15 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pmbot.control_plane.cache.browse import GONE_REASONS, fts_match
+from pmbot.control_plane.cache.browse import GONE_REASONS, text_hits
+from pmbot.control_plane.cache.store import (
+    GROUP_SHIFT,
+    MAX_NUMBER,
+    MAX_SLOT,
+    SLOT_SHIFT,
+    search_groups,
+    search_ranges,
+)
 from pmbot.shared.errors import ServiceError
 from pmbot.shared.kind import ISSUES, PRS, Kind
 
@@ -45,7 +53,6 @@ MAX_REPOS = 100  # repo ids of one filter
 # sorted: ~25 us for rows this large); past it, walking the sort's index and testing each
 # row (~1 us) is cheaper. About sqrt(2 x 50 x rows walked) at 20k-item states.
 DRIVE_BELOW = 200
-_NUMBER_MASK = (1 << 31) - 1
 _STATE_NAMES = {"open": ("open",), "closed": ("closed",), "all": ("open", "closed")}
 _STATE_LISTS = {state: ", ".join(f"'{n}'" for n in names) for state, names in _STATE_NAMES.items()}
 
@@ -197,21 +204,19 @@ def _needs_item_rows(f: WorkFilter) -> bool:
 
 
 def _count_text(conn: sqlite3.Connection, f: WorkFilter, workspace_id: int) -> list[dict[str, Any]]:
-    """Counts of text (and kind, state, repos): the index's hits counted per repo slot
-    (rowid >> 32) from their rowids alone, every kind and state in one FTS5 expression."""
-    match = fts_match(f.text, f.kinds(), _STATE_NAMES[f.state], f.include_gone)
-    repos, values = "", []
-    if f.repo_ids:
-        repos = f" AND c.repo_id IN ({','.join('?' * len(f.repo_ids))})"
-        values = list(f.repo_ids)
+    """Counts of text (and kind, state, repos): the index's hits in the rowid ranges of the
+    kinds, states and liveness asked, counted per repo slot from their rowids alone."""
+    groups = search_groups(f.kinds(), _STATE_NAMES[f.state], f.include_gone)
+    hits, values = text_hits(f.text, search_ranges(groups))
+    repos = f" AND c.repo_id IN ({','.join('?' * len(f.repo_ids))})" if f.repo_ids else ""
     sql = (
-        "SELECT c.repo_id, r.full_name, h.n FROM (SELECT rowid >> 32 AS slot, count(*) AS n"
-        " FROM cache_search WHERE cache_search MATCH ? GROUP BY slot) AS h"
+        f"SELECT c.repo_id, r.full_name, h.n FROM (SELECT (rowid >> {SLOT_SHIFT}) & {MAX_SLOT}"
+        f" AS slot, count(*) AS n FROM ({hits}) GROUP BY slot) AS h"
         " JOIN cache_search_repos AS c ON c.slot = h.slot"
         f" JOIN repos AS r ON r.repo_id = c.repo_id AND r.workspace_id = ?{repos}"
         " ORDER BY r.full_name COLLATE NOCASE, c.repo_id"
     )
-    rows = conn.execute(sql, [match, workspace_id, *values]).fetchall()
+    rows = conn.execute(sql, [*values, workspace_id, *f.repo_ids]).fetchall()
     return [{"repo_id": r[0], "full_name": r[1], "count": r[2]} for r in rows]
 
 
@@ -257,10 +262,7 @@ def _few_matches(
 ) -> bool:
     """Whether the filter `name` alone matches at most DRIVE_BELOW rows (counted no further)."""
     if name == "text":
-        sql, values = (
-            "SELECT 1 FROM cache_search WHERE cache_search MATCH ?",
-            [_text_match(kind, f, state)],
-        )
+        sql, values = _text_hit_rows(kind, f, state)
     else:
         sql, values = _side_rows(kind, f, state, name)
     found = conn.execute(f"SELECT count(*) FROM ({sql} LIMIT ?)", [*values, DRIVE_BELOW + 1])
@@ -356,8 +358,9 @@ def _where(
     if f.text is not None:
         # The search's own index and query (one text path for search and this view), read
         # as rowids only: each hit's stored columns cost 20x more to read.
-        where.append(_text_hits(kind, drive == "text"))
-        values.append(_text_match(kind, f, state))
+        hits, hit_values = _text_hit_rows(kind, f, state)
+        where.append(_text_hits(kind, hits, decoded=drive == "text" or from_side))
+        values += hit_values
     return " AND ".join(where), values
 
 
@@ -399,25 +402,29 @@ def _has(table: str, column: str, kind: Kind) -> str:
             f" AND x.{column} = ?)")  # fmt: skip
 
 
-def _text_match(kind: Kind, f: WorkFilter, state: str) -> str:
-    """The text as an FTS5 expression whose hits are this kind's items in `state`, not gone
-    unless asked: the index leaves out the others, so none of their rows is read."""
-    return fts_match(f.text, (kind,), _STATE_NAMES[state], f.include_gone)
+def _text_hit_rows(kind: Kind, f: WorkFilter, state: str) -> tuple[str, list[Any]]:
+    """The text's hits among this kind's items in `state`, not gone unless asked: the
+    index's rowid ranges of those groups, so none of the others is read."""
+    groups = search_groups((kind,), _STATE_NAMES[state], f.include_gone)
+    return text_hits(f.text, search_ranges(groups))
 
 
-def _text_hits(kind: Kind, drive: bool) -> str:
-    """The text's hits, as `store.search_rowid` lays rowids out (slot << 32 | number << 1 |
-    is_pr; tests/test_work_items.py holds the two together). Driving: the hits decoded to
-    (repo_id, number); otherwise the item's rowid, tested against the hits."""
-    is_pr = int(kind is PRS)
-    if drive:
-        return (f"(t.repo_id, t.{kind.number}) IN (SELECT r.repo_id,"
-                f" (s.rowid >> 1) & {_NUMBER_MASK} FROM cache_search AS s"
-                " JOIN cache_search_repos AS r ON r.slot = s.rowid >> 32"
-                " WHERE cache_search MATCH ?)")  # fmt: skip
+def _text_hits(kind: Kind, hits: str, decoded: bool) -> str:
+    """The item is one of the text's `hits`, rowids laid out as `store.search_rowid` lays
+    them out (group << 59 | slot << 31 | number; tests/test_work_items.py holds the two
+    together). `decoded` (the text drives, or `t` is side rows): the hits decoded to
+    (repo_id, number), a set to start from; otherwise the item's rowid, from its own
+    columns, tested against the hits."""
+    number = kind.number
+    if decoded:
+        return (f"(t.repo_id, t.{number}) IN (SELECT r.repo_id, h.rowid & {MAX_NUMBER}"
+                f" FROM ({hits}) AS h JOIN cache_search_repos AS r"
+                f" ON r.slot = (h.rowid >> {SLOT_SHIFT}) & {MAX_SLOT})")  # fmt: skip
+    # (SQLite's `<<` and `|` are of one precedence, left to right: each shift in brackets.)
+    group = f"(((t.gone IS NOT NULL) << 2) | ((t.state = 'closed') << 1) | {int(kind is PRS)})"
     slot = "(SELECT slot FROM cache_search_repos WHERE repo_id = t.repo_id)"
-    return (f"(({slot} << 32) | (t.{kind.number} << 1) | {is_pr})"
-            " IN (SELECT rowid FROM cache_search WHERE cache_search MATCH ?)")  # fmt: skip
+    return (f"(({group} << {GROUP_SHIFT}) | ({slot} << {SLOT_SHIFT}) | t.{number})"
+            f" IN ({hits})")  # fmt: skip
 
 
 def _merged_order(direction: str) -> str:

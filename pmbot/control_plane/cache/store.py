@@ -17,18 +17,17 @@ Policies:
   (kind, state, gone) of every row, so `repo_counts` stays exact. Counts cover
   rows that are not `gone`.
 - `cache_search` has one row per item at a deterministic rowid,
-  `slot << 32 | number << 1 | is_pr`, so an item's search row is found
-  without a scan (delete + insert on update) and a repo's rows are one rowid
-  range (a search within a repo reads only that range). The slot is a small
-  number given to each repo on its first cached item (`cache_search_repos`),
-  not the repo id: any repo id SQLite holds works, and the rowid stays below
-  2**63 for 2**31 repos and GitHub's 32-bit issue numbers.
-- Each search row's `facet` holds one token naming its item's kind, state and
-  whether it is gone (`search_facet`), so a text filter on those is answered
-  by the index alone (migration 0016). Every write that changes one of the
-  three rewrites it: an upsert replaces the row, `mark_gone` sets the token.
-  A search row never outlives its item: `purge` deletes a repo's search rows
-  before its items.
+  `group << 59 | slot << 31 | number` (migration 0018), so an item's search row
+  is found without a scan. Its `group` (`search_group`) says the item's kind,
+  state and whether it is gone, so a text filter on those is a rowid range of
+  the index (or two), whose hits are exactly the items asked: FTS5 seeks to the
+  range and reads no other part of a word's doclist. Within a group, a repo's
+  rows are one range. The slot is a small number given to each repo on its
+  first cached item (`cache_search_repos`), not the repo id: any repo id SQLite
+  holds works, and rowids stay below 2**62 for 2**28 repos and GitHub's 32-bit
+  issue numbers. Every write that changes an item's group moves its row (an
+  upsert replaces it, `mark_gone` moves it). A search row never outlives its
+  item: `purge` deletes a repo's search rows before its items.
 - A PR's /pulls details (draft, merged_at, head/base ref, the /pulls payload)
   are fresh when `details_updated_at >= updated_at`; an issues-stream update
   makes them stale until the next /pulls pass.
@@ -46,8 +45,12 @@ from pmbot.control_plane.db import space, transaction
 from pmbot.shared.kind import ISSUES, PRS, Kind
 from pmbot.shared.timeutil import now_rfc3339
 
-SLOT_SHIFT = 32
 MAX_NUMBER = (1 << 31) - 1  # GitHub's issue numbers are 32-bit signed integers
+SLOT_SHIFT = 31
+GROUP_SHIFT = 59
+MAX_SLOT = (1 << (GROUP_SHIFT - SLOT_SHIFT)) - 1
+LIVE_GROUPS = (0, 1, 2, 3)  # not gone: open issues, open PRs, closed issues, closed PRs
+ALL_GROUPS = (*LIVE_GROUPS, 4, 5, 6, 7)  # and gone ones
 _COLUMNS = (
     "state, title, user_login, labels_json, assignees_json, comments, created_at, updated_at,"
     " closed_at, html_url"
@@ -67,24 +70,50 @@ class PageWrite:
         self.delta[key] = self.delta.get(key, 0) + amount
 
 
-def search_rowid(slot: int, kind: Kind, number: int) -> int:
+def search_group(kind: Kind, state: str, gone: str | None) -> int:
+    """The group of an item's search row: `gone << 2 | closed << 1 | is_pr`. Items of one
+    state are two neighbouring groups (both kinds), and live ones the first four."""
+    return (4 if gone else 0) | (2 if state == "closed" else 0) | (kind is PRS)
+
+
+def search_groups(
+    kinds: Iterable[Kind], states: Iterable[str], include_gone: bool = False
+) -> list[int]:
+    gone = (None, "gone") if include_gone else (None,)
+    return sorted({search_group(k, s, g) for k in kinds for s in states for g in gone})
+
+
+def search_rowid(slot: int, group: int, number: int) -> int:
     if not 0 <= number <= MAX_NUMBER:
         raise ValueError(f"item number {number} is outside GitHub's range")
-    return (slot << SLOT_SHIFT) | (number << 1) | (kind is PRS)
+    if not 0 < slot <= MAX_SLOT:
+        raise ValueError(f"search slot {slot} is outside the rowid layout")
+    return (group << GROUP_SHIFT) | (slot << SLOT_SHIFT) | number
 
 
-def search_facet(kind: Kind, state: str, gone: str | None) -> str:
-    """The facet token of an item's search row: `issueopen`, `prclosed`, `issueopengone`...
-    (`browse.fts_match` asks for them by the same names)."""
-    return f"{kind.search_kind}{state}{'gone' if gone else ''}"
+def search_ranges(groups: Iterable[int], slot: int | None = None) -> list[tuple[int, int]]:
+    """The rowid ranges holding these groups' search rows (of one repo's slot, or all):
+    neighbouring groups of all repos are one range."""
+    if slot is not None:
+        return [
+            (search_rowid(slot, g, 0), search_rowid(slot, g, 0) + (1 << SLOT_SHIFT) - 1)
+            for g in sorted(set(groups))
+        ]
+    ranges: list[tuple[int, int]] = []
+    for g in sorted(set(groups)):
+        lo, hi = g << GROUP_SHIFT, ((g + 1) << GROUP_SHIFT) - 1
+        if ranges and ranges[-1][1] + 1 == lo:
+            lo = ranges.pop()[0]
+        ranges.append((lo, hi))
+    return ranges
 
 
-def search_rowids(conn: sqlite3.Connection, repo_id: int) -> list[int]:
-    """The first and last rowid of one repo's search rows (an empty range if it has none)."""
+def repo_search_ranges(
+    conn: sqlite3.Connection, repo_id: int, groups: Iterable[int]
+) -> list[tuple[int, int]]:
+    """The rowid ranges of one repo's search rows in these groups (none if it has no rows)."""
     slot = _known_slot(conn, repo_id)
-    if slot is None:
-        return [1, 0]
-    return [slot << SLOT_SHIFT, ((slot + 1) << SLOT_SHIFT) - 1]
+    return [] if slot is None else search_ranges(groups, slot)
 
 
 def _known_slot(conn: sqlite3.Connection, repo_id: int) -> int | None:
@@ -207,21 +236,33 @@ def _previous_rows(
     ).fetchall()
     if not rows:
         return {}
-    bodies = _search_bodies(conn, repo_id, kind, [r[0] for r in rows])
     last = _COLUMN_COUNT + 1
-    return {r[0]: (tuple(r[1:last]), r[last], bodies.get(r[0], "")) for r in rows}
+    previous = {r[0]: (tuple(r[1:last]), r[last]) for r in rows}
+    bodies = _search_bodies(conn, repo_id, kind, previous)
+    return {n: (columns, gone, bodies.get(n, "")) for n, (columns, gone) in previous.items()}
 
 
 def _search_bodies(
-    conn: sqlite3.Connection, repo_id: int, kind: Kind, numbers: list[int]
+    conn: sqlite3.Connection, repo_id: int, kind: Kind, previous: dict[int, tuple]
 ) -> dict[int, str]:
-    slot = _search_slot(conn, repo_id)
-    rowids = [search_rowid(slot, kind, n) for n in numbers]
+    """number → body of these cached rows' search rows (at their (state, gone) group)."""
+    rowids = _previous_rowids(conn, repo_id, kind, previous)
     marks = ",".join("?" * len(rowids))
     rows = conn.execute(
-        f"SELECT number, body FROM cache_search WHERE rowid IN ({marks})", rowids
+        f"SELECT rowid, body FROM cache_search WHERE rowid IN ({marks})", list(rowids)
     ).fetchall()
-    return {int(r[0]): r[1] for r in rows}
+    return {rowids[r[0]]: r[1] for r in rows}
+
+
+def _previous_rowids(
+    conn: sqlite3.Connection, repo_id: int, kind: Kind, previous: dict[int, tuple]
+) -> dict[int, int]:
+    """search rowid → number of cached rows, from their (list columns, gone)."""
+    slot = _search_slot(conn, repo_id)
+    return {
+        search_rowid(slot, search_group(kind, columns[0], gone), n): n
+        for n, (columns, gone, *_) in previous.items()
+    }
 
 
 def _write_rows(conn: sqlite3.Connection, repo_id: int, kind: Kind, changed: list) -> None:
@@ -258,18 +299,18 @@ def _replace_search_rows(
     conn: sqlite3.Connection, repo_id: int, kind: Kind, changed: list, previous: dict
 ) -> None:
     slot = _search_slot(conn, repo_id)
-    stale = [(search_rowid(slot, kind, n),) for n, *_ in changed if n in previous]
-    if stale:
-        conn.executemany("DELETE FROM cache_search WHERE rowid = ?", stale)
+    replaced = {n: previous[n] for n, *_ in changed if n in previous}
+    if replaced:
+        stale = _previous_rowids(conn, repo_id, kind, replaced)
+        conn.executemany("DELETE FROM cache_search WHERE rowid = ?", [(r,) for r in stale])
     conn.executemany(
-        "INSERT INTO cache_search (rowid, title, body, facet, repo_id, kind, number)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO cache_search (rowid, title, body, repo_id, kind, number)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
         [
             (
-                search_rowid(slot, kind, n),
+                search_rowid(slot, search_group(kind, cols[0], None), n),
                 cols[1],
                 body,
-                search_facet(kind, cols[0], None),
                 repo_id,
                 kind.search_kind,
                 n,
@@ -486,7 +527,7 @@ def mark_gone(
             f" WHERE repo_id = ? AND {kind.number} = ?",
             (gone, moved_to, repo_id, number),
         )
-        _set_search_facet(conn, repo_id, kind, number, search_facet(kind, row[0], gone))
+        _move_search_row(conn, repo_id, kind, number, row[0], gone)
         write.add(kind.count_key(row[0]), -1)
         marked[kind].append(number)
     for kind, numbers in marked.items():
@@ -495,13 +536,19 @@ def mark_gone(
     return write.delta
 
 
-def _set_search_facet(
-    conn: sqlite3.Connection, repo_id: int, kind: Kind, number: int, facet: str
+def _move_search_row(
+    conn: sqlite3.Connection, repo_id: int, kind: Kind, number: int, state: str, gone: str
 ) -> None:
+    """Move a newly gone item's search row from its live group to its gone one."""
     slot = _known_slot(conn, repo_id)
     if slot is not None:
-        rowid = search_rowid(slot, kind, number)
-        conn.execute("UPDATE cache_search SET facet = ? WHERE rowid = ?", (facet, rowid))
+        conn.execute(
+            "UPDATE cache_search SET rowid = ? WHERE rowid = ?",
+            (
+                search_rowid(slot, search_group(kind, state, gone), number),
+                search_rowid(slot, search_group(kind, state, None), number),
+            ),
+        )
 
 
 # -- conditional-request validators ----------------------------------------------------------
@@ -633,12 +680,16 @@ def _purge_batch(conn: sqlite3.Connection, repo_id: int, limit: int) -> int:
     if not purging(conn, repo_id):
         return 0
     # Search rows first: a search row whose item is gone would be counted by the Work
-    # view's text counts, which read the index alone (see `search_facet`).
-    count = conn.execute(
-        "DELETE FROM cache_search WHERE rowid IN"
-        " (SELECT rowid FROM cache_search WHERE rowid BETWEEN ? AND ? LIMIT ?)",
-        (*search_rowids(conn, repo_id), limit),
-    ).rowcount
+    # view's text counts, which read the index alone (see `search_group`).
+    count = 0
+    for lo, hi in repo_search_ranges(conn, repo_id, ALL_GROUPS):
+        count += conn.execute(
+            "DELETE FROM cache_search WHERE rowid IN"
+            " (SELECT rowid FROM cache_search WHERE rowid BETWEEN ? AND ? LIMIT ?)",
+            (lo, hi, limit - count),
+        ).rowcount
+        if count == limit:
+            break
     if count:
         return count
     for table in (ISSUES.table, PRS.table):
