@@ -21,7 +21,7 @@ from pmbot.control_plane.operations import add_repo, remove_repo, reset_cache
 from pmbot.control_plane.registry import DEFAULT_WORKSPACE_ID, ensure_default_workspace
 from pmbot.shared.kind import ISSUES, PRS
 from tests.conftest import database_before
-from tests.test_work_items import item, put
+from tests.test_work_items import item, plans, put  # noqa: F401 (a fixture)
 
 WS = DEFAULT_WORKSPACE_ID
 WORDS = ("sprocket", "gear", "widget", "axle")
@@ -143,14 +143,15 @@ def mixed_cache(conn, repos) -> list[dict]:
         title = " ".join(rng.sample(WORDS, rng.randrange(1, 3))).capitalize()
         body = " ".join(rng.choices((*WORDS, "and", "the"), k=rng.randrange(0, 6)))
         state = rng.choice(["open", "closed"])
-        put(conn, repo, item(n, kind=kind, title=title, body=body, state=state,
+        labels = ["x"] if rng.random() < 0.5 else []
+        put(conn, repo, item(n, kind=kind, title=title, body=body, state=state, labels=labels,
                              day=rng.randrange(1, 28)))  # fmt: skip
         gone = rng.random() < 0.15
         if gone:
             with transaction(conn):
                 cache.mark_gone(conn, repo, [(PRS if kind == "pr" else ISSUES, n, "deleted", None)])
         made.append({"repo_id": repo, "kind": kind, "number": n, "state": state, "gone": gone,
-                     "text": f"{title} {body}".lower()})  # fmt: skip
+                     "labels": labels, "text": f"{title} {body}".lower()})  # fmt: skip
     return made
 
 
@@ -163,6 +164,7 @@ def brute_force(made: list[dict], f: work.WorkFilter) -> list[dict]:
         and (f.kind is None or m["kind"] == f.kind)
         and (f.include_gone or not m["gone"])
         and (not f.repo_ids or m["repo_id"] in f.repo_ids)
+        and set(f.labels) <= set(m["labels"])
     ]  # fmt: skip
 
 
@@ -173,9 +175,12 @@ TEXT_FILTERS = [
     {"text": "sprocket", "kind": "pr", "state": "all"},
     {"text": "gear", "kind": "issue", "include_gone": True, "state": "all"},
     {"text": "axle", "include_gone": True},
+    {"text": "axle", "state": "closed", "include_gone": True, "sort": "created"},
+    {"text": "gear", "labels": ("x",), "state": "all"},
 ]
 
 
+@pytest.mark.usefixtures("plans")
 @pytest.mark.parametrize("fields", TEXT_FILTERS)
 def test_text_counts_and_pages_equal_a_brute_force_count(conn, repos, mixed_cache, fields):
     f = work.WorkFilter(**fields)

@@ -38,6 +38,7 @@ from pmbot.control_plane.cache.store import (
     MAX_NUMBER,
     MAX_SLOT,
     SLOT_SHIFT,
+    search_group,
     search_groups,
     search_ranges,
 )
@@ -359,7 +360,7 @@ def _where(
         # The search's own index and query (one text path for search and this view), read
         # as rowids only: each hit's stored columns cost 20x more to read.
         hits, hit_values = _text_hit_rows(kind, f, state)
-        where.append(_text_hits(kind, hits, decoded=drive == "text" or from_side))
+        where.append(_text_hits(kind, f, state, hits, decoded=drive == "text" or from_side))
         values += hit_values
     return " AND ".join(where), values
 
@@ -409,7 +410,7 @@ def _text_hit_rows(kind: Kind, f: WorkFilter, state: str) -> tuple[str, list[Any
     return text_hits(f.text, search_ranges(groups))
 
 
-def _text_hits(kind: Kind, hits: str, decoded: bool) -> str:
+def _text_hits(kind: Kind, f: WorkFilter, state: str, hits: str, decoded: bool) -> str:
     """The item is one of the text's `hits`, rowids laid out as `store.search_rowid` lays
     them out (group << 59 | slot << 31 | number; tests/test_work_items.py holds the two
     together). `decoded` (the text drives, or `t` is side rows): the hits decoded to
@@ -420,11 +421,20 @@ def _text_hits(kind: Kind, hits: str, decoded: bool) -> str:
         return (f"(t.repo_id, t.{number}) IN (SELECT r.repo_id, h.rowid & {MAX_NUMBER}"
                 f" FROM ({hits}) AS h JOIN cache_search_repos AS r"
                 f" ON r.slot = (h.rowid >> {SLOT_SHIFT}) & {MAX_SLOT})")  # fmt: skip
-    # (SQLite's `<<` and `|` are of one precedence, left to right: each shift in brackets.)
-    group = f"(((t.gone IS NOT NULL) << 2) | ((t.state = 'closed') << 1) | {int(kind is PRS)})"
     slot = "(SELECT slot FROM cache_search_repos WHERE repo_id = t.repo_id)"
-    return (f"(({group} << {GROUP_SHIFT}) | ({slot} << {SLOT_SHIFT}) | t.{number})"
-            f" IN ({hits})")  # fmt: skip
+    return (f"(({_row_group(kind, f, state)} << {GROUP_SHIFT}) | ({slot} << {SLOT_SHIFT})"
+            f" | t.{number}) IN ({hits})")  # fmt: skip
+
+
+def _row_group(kind: Kind, f: WorkFilter, state: str) -> str:
+    """The item's search group (`store.search_group`) in SQL: a constant where the filter
+    fixes its state and liveness, as a page's part does. `gone` ends the row, past the
+    payload: read only when gone items are asked for. (SQLite's `<<` and `|` are of one
+    precedence, left to right: each shift in brackets.)"""
+    if state != "all" and not f.include_gone:
+        return str(search_group(kind, state, None))
+    gone = "((t.gone IS NOT NULL) << 2)" if f.include_gone else "0"
+    return f"({gone} | ((t.state = 'closed') << 1) | {int(kind is PRS)})"
 
 
 def _merged_order(direction: str) -> str:
