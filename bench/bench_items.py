@@ -16,7 +16,8 @@ no assignee; text with a state; updated in the last 7 days. Then the same filter
 HTTP (`pmbot serve --no-worker`, wrk, 1 client), page and counts in one response.
 With `--baseline`, each filter is timed on that checkout's code and DB too (a DB of
 its own schema: copy the built one, and let this code migrate its copy), right after
-this code's, with a writer on each DB, and the ratios printed. Also printed: the DB's
+this code's, with a writer on each DB (each paused while the other DB is timed), and
+the ratios printed. Also printed: the DB's
 size against the cached payload bytes, and what the Work view's side tables and indexes
 add (dbstat).
 """
@@ -24,6 +25,7 @@ add (dbstat).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -33,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -161,7 +164,30 @@ print(json.dumps(out))
 """
 
 
+# The writer of each DB, by data dir: while one DB is timed, the others' writers are
+# paused, so every figure is taken with one writer committing (two writers and the reader
+# on this 2-core machine made the p99 of both codes a figure of CPU contention).
+WRITERS: dict[Path, subprocess.Popen] = {}
+
+
+@contextlib.contextmanager
+def only_writer_of(data_dir: Path) -> Iterator[None]:
+    others = [w for d, w in WRITERS.items() if d != data_dir]
+    for writer in others:
+        writer.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for writer in others:
+            writer.send_signal(signal.SIGCONT)
+
+
 def measure(code: Path, db_path: Path, variants: list[dict[str, str]]) -> dict:
+    with only_writer_of(db_path.parent.parent):
+        return _measure(code, db_path, variants)
+
+
+def _measure(code: Path, db_path: Path, variants: list[dict[str, str]]) -> dict:
     done = subprocess.run(
         [sys.executable, "-c", MEASURE_SCRIPT, str(db_path), str(ITERATIONS), json.dumps(variants)],
         env={**os.environ, "PYTHONPATH": str(code)}, cwd=code,
@@ -223,8 +249,9 @@ def bench_http(data_dir: Path, seconds: int, baseline: tuple[Path, Path] | None)
         for name, variants in cases().items():
             paths = ["/api/items?limit=50&" + "&".join(f"{k}={quote(v)}" for k, v in p.items())
                      for p in variants]  # fmt: skip
-            for code, (port, *_) in servers.items():
-                r = wrk(port, paths, 1, seconds, script)
+            for code, (port, _, served) in servers.items():
+                with only_writer_of(served):
+                    r = wrk(port, paths, 1, seconds, script)
                 print(f"{name:<26}{code:<11}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
                       f"{r['errors']:>8}")  # fmt: skip
     finally:
@@ -285,17 +312,16 @@ def main() -> None:
     runs = {args.data_dir: ROOT}
     if baseline is not None:
         runs.setdefault(baseline[1].parent.parent, baseline[0])
-    writers = [
-        start_writer(code, data_dir, writer_log, "bench_items.py")
-        for data_dir, code in runs.items()
-    ]
+    for data_dir, code in runs.items():
+        WRITERS[data_dir] = start_writer(code, data_dir, writer_log, "bench_items.py")
     try:
         time.sleep(1)
         bench_in_process(db_path, baseline)
         if not args.no_http:
             bench_http(args.data_dir, args.seconds, baseline)
     finally:
-        for writer in writers:
+        for writer in WRITERS.values():
+            writer.send_signal(signal.SIGCONT)
             writer.terminate()
             writer.wait(timeout=10)
         writer_log.seek(0)
