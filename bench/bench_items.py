@@ -25,7 +25,6 @@ add (dbstat).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
@@ -35,7 +34,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -43,7 +41,16 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_api import SEARCHES, WRK_SCRIPT, free_port, start_writer, wait_ready, wrk  # noqa: E402
+from bench.bench_api import (  # noqa: E402
+    SEARCHES,
+    WRITERS,
+    WRK_SCRIPT,
+    free_port,
+    only_writer_of,
+    start_writer,
+    wait_ready,
+    wrk,
+)
 from bench.gen_api_db import BATCH, ITEMS_PER_REPO, LABELS, REPOS, load_template, make_item  # noqa: E402
 
 TARGET_P99_MS = 20.0
@@ -162,24 +169,6 @@ for what, call in (("page of 50", lambda f: items.list_items(conn, f, 1, 50)),
     out[what] = (sorted(samples), matches)
 print(json.dumps(out))
 """
-
-
-# The writer of each DB, by data dir: while one DB is timed, the others' writers are
-# paused, so every figure is taken with one writer committing (two writers and the reader
-# on this 2-core machine made the p99 of both codes a figure of CPU contention).
-WRITERS: dict[Path, subprocess.Popen] = {}
-
-
-@contextlib.contextmanager
-def only_writer_of(data_dir: Path) -> Iterator[None]:
-    others = [w for d, w in WRITERS.items() if d != data_dir]
-    for writer in others:
-        writer.send_signal(signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        for writer in others:
-            writer.send_signal(signal.SIGCONT)
 
 
 def measure(code: Path, db_path: Path, variants: list[dict[str, str]]) -> dict:
