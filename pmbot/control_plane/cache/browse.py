@@ -263,6 +263,7 @@ SEARCH_COUNT_CAP = 1000
 # the page's rows are joined to their items.
 _NUMBER = f"(s.rowid & {MAX_NUMBER})"
 _IS_PR = f"(s.rowid & {1 << GROUP_SHIFT})"  # the group's low bit
+_KINDS = (ISSUES, PRS)
 _SEARCH_FROM = (
     " FROM cache_search AS s"
     f" JOIN cache_search_repos AS c ON c.slot = (s.rowid >> {SLOT_SHIFT}) & {MAX_SLOT}"
@@ -304,9 +305,6 @@ def _search_ranges(conn: sqlite3.Connection, query: SearchQuery) -> list[tuple[i
     if query.repo_id is not None:
         return repo_search_ranges(conn, query.repo_id, groups)
     return search_ranges(groups)
-
-
-_KINDS = (ISSUES, PRS)
 
 
 def _ranked(
